@@ -1,0 +1,34 @@
+"""tagkit: train sequence labellers and text classifiers; this is the thin core.
+
+Importing ``tagkit_core`` is cheap: it imports neither torch nor any plugin. Submodules load
+on first use: ``tagkit_core.data``, ``corpus``, ``embeddings``, ``model``, ``trainer``...
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from tagkit_core.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "hookimpl", "load_model", "Sentence", "Token", "Span", "Label",
+           "Dictionary", "Corpus", "MultiCorpus"]
+
+_LAZY = {
+    "Sentence": "tagkit_core.data",
+    "Token": "tagkit_core.data",
+    "Span": "tagkit_core.data",
+    "Label": "tagkit_core.data",
+    "Dictionary": "tagkit_core.dictionary",
+    "Corpus": "tagkit_core.corpus",
+    "MultiCorpus": "tagkit_core.corpus",
+    "load_model": "tagkit_core.persistence",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tagkit_core' has no attribute {name!r}")
+    return getattr(import_module(module), name)

@@ -1,0 +1,182 @@
+"""The embedding interfaces: Embeddings, TokenEmbeddings, DocumentEmbeddings, StackedEmbeddings.
+
+The contract keeps the hot path in tensors. A token embedding implements
+:meth:`TokenEmbeddings._embed_batch`, which returns one padded ``(batch, max_len, dim)`` tensor
+for a list of sentences (one lookup per batch, not per token). :meth:`TokenEmbeddings.forward`
+adds the storage rule: a *static* embedding (no trainable parameter) whose tensors are already
+stored on every sentence of the batch is not recomputed; otherwise it computes the batch and
+stores each sentence's slice as ``sentence.embeddings[self.name]``. A storage mode
+(``tagkit_core.storage``) decides after each batch what stays stored, so ``token.embedding``
+works for users while the trainer never loops over tokens.
+
+Every embedding is saved by configuration, not by pickling: ``get_config()`` returns the
+JSON-serialisable constructor arguments and ``from_config(config)`` rebuilds an instance
+whose tensors then come from the model file's state dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+import torch
+from torch import nn
+
+from tagkit_core.data import Sentence
+
+__all__ = ["Embeddings", "TokenEmbeddings", "DocumentEmbeddings", "StackedEmbeddings",
+           "DOCUMENT_KEY", "pad_stack"]
+
+DOCUMENT_KEY = "__document__"
+
+
+def pad_stack(tensors: Sequence[torch.Tensor], max_len: int | None = None) -> torch.Tensor:
+    """Stack ``(len_i, dim)`` tensors into a zero-padded ``(batch, max_len, dim)`` tensor."""
+    return nn.utils.rnn.pad_sequence(list(tensors), batch_first=True) if max_len is None \
+        else _pad_to(tensors, max_len)
+
+
+def _pad_to(tensors: Sequence[torch.Tensor], max_len: int) -> torch.Tensor:
+    first = tensors[0]
+    out = first.new_zeros(len(tensors), max_len, first.shape[-1])
+    for i, tensor in enumerate(tensors):
+        out[i, : tensor.shape[0]] = tensor
+    return out
+
+
+class Embeddings(nn.Module):
+    """Base of every embedding: a torch module with a name, a length and a config."""
+
+    registry_name: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name: str = self.registry_name or type(self).__name__
+
+    @property
+    def embedding_length(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def is_static(self) -> bool:
+        """True when nothing is trained, so computed vectors can be stored and reused."""
+        return not any(p.requires_grad for p in self.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
+
+    def get_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        """JSON-serialisable constructor arguments; ``from_config`` must accept them."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Embeddings:
+        """Rebuild an instance without reading external files (tensors come from the state)."""
+        return cls(**config)
+
+    def embed(self, sentences: Sentence | Sequence[Sentence]) -> list[Sentence]:
+        """Compute and store embeddings on the sentences (as Flair's ``embed`` does)."""
+        if isinstance(sentences, Sentence):
+            sentences = [sentences]
+        sentences = list(sentences)
+        with torch.no_grad():
+            self.store(sentences, self(sentences))
+        return sentences
+
+    def store(self, sentences: Sequence[Sentence], batch: torch.Tensor) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, length={self.embedding_length}"
+
+
+class TokenEmbeddings(Embeddings):
+    """Embeddings with one vector per token."""
+
+    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:  # pragma: no cover
+        """Return ``(len(sentences), max_len, embedding_length)``, zero beyond each length."""
+        raise NotImplementedError
+
+    def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+        max_len = max((len(s) for s in sentences), default=0)
+        if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
+            stored = [s.embeddings[self.name] for s in sentences]
+            return _pad_to(stored, max_len).to(self.device, non_blocking=True)
+        batch = self._embed_batch(sentences)
+        if self.is_static:
+            self.store(sentences, batch.detach())
+        return batch
+
+    def store(self, sentences: Sequence[Sentence], batch: torch.Tensor) -> None:
+        for i, sentence in enumerate(sentences):
+            sentence.embeddings[self.name] = batch[i, : len(sentence)]
+
+
+class DocumentEmbeddings(Embeddings):
+    """Embeddings with one vector per sentence, stored as ``sentence.embedding``."""
+
+    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:  # pragma: no cover
+        """Return ``(len(sentences), embedding_length)``."""
+        raise NotImplementedError
+
+    def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+        if self.is_static and sentences and all(DOCUMENT_KEY in s.embeddings for s in sentences):
+            return torch.stack([s.embeddings[DOCUMENT_KEY] for s in sentences]).to(self.device)
+        batch = self._embed_batch(sentences)
+        if self.is_static:
+            self.store(sentences, batch.detach())
+        return batch
+
+    def store(self, sentences: Sequence[Sentence], batch: torch.Tensor) -> None:
+        for i, sentence in enumerate(sentences):
+            sentence.embeddings[DOCUMENT_KEY] = batch[i]
+
+
+class StackedEmbeddings(TokenEmbeddings):
+    """Several token embeddings side by side: each token's vector is their concatenation."""
+
+    registry_name = "stacked"
+
+    def __init__(self, embeddings: Sequence[TokenEmbeddings]) -> None:
+        super().__init__()
+        if not embeddings:
+            raise ValueError("StackedEmbeddings needs at least one embedding")
+        names = [e.name for e in embeddings]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stacked embeddings need distinct names, got {names}")
+        self.embeddings = nn.ModuleList(embeddings)
+        self.name = "stack(" + ",".join(names) + ")"
+
+    @property
+    def embedding_length(self) -> int:
+        return sum(e.embedding_length for e in self.embeddings)
+
+    def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+        parts = [embedding(sentences) for embedding in self.embeddings]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
+
+    def store(self, sentences: Sequence[Sentence], batch: torch.Tensor) -> None:
+        offset = 0
+        for embedding in self.embeddings:
+            length = embedding.embedding_length
+            embedding.store(sentences, batch[..., offset: offset + length])
+            offset += length
+
+    def get_config(self) -> dict[str, Any]:
+        from tagkit_core.persistence import component_spec
+
+        return {"embeddings": [component_spec("embedding", e) for e in self.embeddings]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> StackedEmbeddings:
+        from tagkit_core.persistence import build_component
+
+        return cls([build_component("embedding", spec) for spec in config["embeddings"]])
+
+    def __iter__(self):
+        return iter(self.embeddings)
+
+    def __len__(self) -> int:
+        return len(self.embeddings)

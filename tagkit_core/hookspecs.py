@@ -1,0 +1,137 @@
+"""The pluggy hook specifications: the whole contract between tagkit's core and its plugins.
+
+A plugin is a module (or object) with functions marked ``@hookimpl`` whose names are hooks below.
+It is found through the ``tagkit`` entry-point group::
+
+    [project.entry-points.tagkit]
+    my_plugin = "my_package.plugin"
+
+Registration hooks receive a ``register`` callable owned by the core, which type-checks what it is
+given, rejects duplicate names and records which distribution provided each component.
+Lifecycle hooks are called by :class:`tagkit_core.trainer.ModelTrainer`; loggers and plotters
+implement them, so the files a training run writes (``loss.tsv``, ``weights.txt``,
+``training.log``) come from plugins that a user can replace or extend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
+
+    from tagkit_core.trainer import EpochMetrics, ModelTrainer
+
+PROJECT = "tagkit"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Register = Callable[..., None]
+
+# ---------------------------------------------------------------------------------------------
+# Registration hooks: one per component kind. Called once, when the registry is first used.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_datasets(register: Register) -> None:
+    """Register dataset loaders (Corpus subclasses such as ``UD_ENGLISH``).
+
+    :param register: call ``register(cls)`` or ``register(cls, name="...")`` for each loader;
+        the name defaults to the class's ``registry_name``.
+    """
+
+
+@hookspec
+def register_embeddings(register: Register) -> None:
+    """Register embedding classes (subclasses of ``tagkit_core.embeddings.Embeddings``).
+
+    :param register: call ``register(cls)``; the registry name is ``cls.registry_name``. Model
+        files name embeddings by this name, so it must never change once released.
+    """
+
+
+@hookspec
+def register_models(register: Register) -> None:
+    """Register model classes (subclasses of ``tagkit_core.model.Model``).
+
+    :param register: call ``register(cls)``; ``load_model`` finds the class by this name.
+    """
+
+
+@hookspec
+def register_storage_modes(register: Register) -> None:
+    """Register embedding storage strategies (subclasses of ``tagkit_core.storage.StorageMode``).
+
+    :param register: call ``register(cls)``; ``ModelTrainer.train(embeddings_storage_mode=...)``
+        chooses among them by name.
+    """
+
+
+@hookspec
+def register_plotters(register: Register) -> None:
+    """Register plotters: classes that turn a training run's files into pictures.
+
+    :param register: call ``register(cls)``; ``tagkit plot`` picks one by name.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``tagkit`` command line.
+
+    :param cli: the root click group; call ``cli.add_command(...)`` or decorate with
+        ``@cli.command()``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Training lifecycle hooks, called by ModelTrainer.train in this order:
+# on_train_start, then per epoch on_epoch_start / on_epoch_end, then on_train_end
+# (or on_train_interrupted, after which on_train_end is still called).
+# Only the process with rank 0 calls them when training is distributed.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_train_start(trainer: ModelTrainer, base_path: Path) -> None:
+    """Prepare for a training run (open log files, write headers).
+
+    :param trainer: the trainer; ``trainer.model``, ``trainer.corpus`` and ``trainer.config``
+        (the run's :class:`~tagkit_core.trainer.TrainingConfig`) are available.
+    :param base_path: the run's output folder, already created.
+    """
+
+
+@hookspec
+def on_epoch_start(trainer: ModelTrainer, epoch: int, learning_rate: float) -> None:
+    """Called before the first batch of ``epoch`` (1-based) with its learning rate."""
+
+
+@hookspec
+def on_epoch_end(trainer: ModelTrainer, epoch: int, metrics: EpochMetrics) -> None:
+    """Record an epoch's results.
+
+    :param epoch: 1-based number of the epoch just finished.
+    :param metrics: train loss, dev loss and score (None when there is no dev split),
+        learning rate, seconds taken, sentences per second, and whether the model improved.
+    """
+
+
+@hookspec
+def on_train_end(trainer: ModelTrainer, base_path: Path, result: dict[str, Any]) -> None:
+    """Finish a training run: flush and close what ``on_train_start`` opened.
+
+    :param result: what ``train`` returns: test score, dev score history, train loss history.
+    """
+
+
+@hookspec
+def on_train_interrupted(trainer: ModelTrainer, epoch: int, reason: str) -> None:
+    """Training stopped early (Ctrl-C, or a non-finite loss); the model was saved first.
+
+    :param reason: a message for the user, naming the epoch and batch where it stopped.
+    """

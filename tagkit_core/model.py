@@ -1,0 +1,98 @@
+"""The Model interface every trainable model implements, and the evaluation Result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import attrs
+import torch
+from torch import nn
+
+from tagkit_core.data import Sentence
+
+__all__ = ["Model", "Result"]
+
+
+@attrs.define
+class Result:
+    """What ``Model.evaluate`` returns, named as in Flair.
+
+    ``main_score`` drives model selection and annealing; ``scores`` holds every figure by name
+    (``accuracy``, ``micro_f1``, ``macro_f1``, ``loss``...); ``detailed_results`` is a printable
+    per-class report; ``log_header``/``log_line`` are the columns written into loss.tsv.
+    """
+
+    main_score: float
+    scores: dict[str, float] = attrs.field(factory=dict)
+    detailed_results: str = ""
+    classification_report: dict[str, dict[str, float]] = attrs.field(factory=dict)
+    main_score_name: str = "main_score"
+
+    @property
+    def loss(self) -> float:
+        return self.scores.get("loss", float("nan"))
+
+    @property
+    def log_header(self) -> str:
+        return "\t".join(k.upper() for k in self.scores if k != "loss")
+
+    @property
+    def log_line(self) -> str:
+        return "\t".join(f"{v:.4f}" for k, v in self.scores.items() if k != "loss")
+
+    def __str__(self) -> str:
+        return self.detailed_results or f"{self.main_score_name}: {self.main_score:.4f}"
+
+
+class Model(nn.Module):
+    """A trainable model: loss for a batch, predictions onto sentences, evaluation, safe files.
+
+    Subclasses set ``registry_name`` and ``label_type``, implement the four abstract methods
+    and ``get_config``/``from_config`` (JSON constructor arguments, used by model files).
+    """
+
+    registry_name: ClassVar[str] = ""
+    label_type: str = ""
+
+    # -- abstract -------------------------------------------------------------------------------
+    def forward_loss(self, sentences: Sequence[Sentence]) -> tuple[torch.Tensor, int]:
+        """Return the summed loss over the batch and the number of items it sums over."""
+        raise NotImplementedError  # pragma: no cover
+
+    def predict(self, sentences: Sentence | Sequence[Sentence], mini_batch_size: int = 32,
+                **kwargs: Any) -> None:
+        """Write predicted labels onto the sentences."""
+        raise NotImplementedError  # pragma: no cover
+
+    def evaluate(self, sentences: Sequence[Sentence], gold_label_type: str | None = None,
+                 mini_batch_size: int = 32, **kwargs: Any) -> Result:
+        """Predict on a copy of the labels and compare with the gold ones."""
+        raise NotImplementedError  # pragma: no cover
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError  # pragma: no cover
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Model:
+        return cls(**config)
+
+    # -- shared behaviour -----------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        return torch.device("cpu")
+
+    def save(self, path: str | Path) -> Path:
+        """Write a safe model file (safetensors + JSON); see :mod:`tagkit_core.persistence`."""
+        from tagkit_core.persistence import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str = "cpu") -> Model:
+        """Load a model file written by :meth:`save`; nothing is unpickled."""
+        from tagkit_core.persistence import load_model
+
+        return load_model(path, expected=None if cls is Model else cls, map_location=map_location)
