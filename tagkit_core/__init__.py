@@ -13,7 +13,7 @@ from tagkit_core.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "hookimpl", "load_model", "Sentence", "Token", "Span", "Label",
-           "Dictionary", "Corpus", "MultiCorpus"]
+           "Dictionary", "Corpus", "MultiCorpus", "set_seed"]
 
 _LAZY = {
     "Sentence": "tagkit_core.data",
@@ -24,6 +24,7 @@ _LAZY = {
     "Corpus": "tagkit_core.corpus",
     "MultiCorpus": "tagkit_core.corpus",
     "load_model": "tagkit_core.persistence",
+    "set_seed": "tagkit_core.seeding",
 }
 
 

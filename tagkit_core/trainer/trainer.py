@@ -1,0 +1,299 @@
+"""ModelTrainer: the training loop shared by every model.
+
+One epoch: draw batches (length-bucketed by default, see :mod:`.batching`), compute the summed
+loss of each batch (in chunks when ``mini_batch_chunk_size`` is set), clip gradients, step the
+optimizer, and let the storage mode decide which embeddings stay stored. After the epoch the
+model is scored on dev, the learning rate is annealed on plateau (torch's ReduceLROnPlateau,
+stopping once it falls below ``min_learning_rate``), the best model and a checkpoint are
+written, and the lifecycle hooks report the epoch (the files in the output folder come from
+those hooks, see :mod:`tagkit_core.default_plugins.training_files`).
+
+Nothing is lost on a stop: Ctrl-C saves the model and returns; a non-finite loss stops with a
+message naming the epoch and batch and never overwrites the last good files; checkpoints are
+written atomically, so a SIGKILL leaves the previous one readable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from tagkit_core.corpus import Corpus
+from tagkit_core.data import Sentence
+from tagkit_core.model import Model
+from tagkit_core.storage import get_storage_mode
+from tagkit_core.trainer.batching import chunk, make_batches
+from tagkit_core.trainer.checkpoint import (
+    optimizer_class,
+    read_checkpoint,
+    restore_rng_state,
+    save_checkpoint,
+)
+from tagkit_core.trainer.config import EpochMetrics, TrainingConfig
+
+__all__ = ["ModelTrainer", "NonFiniteLossError"]
+
+log = logging.getLogger("tagkit.trainer")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stopped and kept the last good model."""
+
+
+class ModelTrainer:
+    """Trains a :class:`~tagkit_core.model.Model` on a :class:`~tagkit_core.corpus.Corpus`.
+
+    :param optimizer: a ``torch.optim.Optimizer`` class (SGD by default, as in Flair);
+        it is built in :meth:`train` with the learning rate given there.
+    :param plugins: extra hook implementations (objects or modules with ``@hookimpl``
+        functions) active only during this trainer's runs, e.g. a custom logger.
+    """
+
+    def __init__(self, model: Model, corpus: Corpus,
+                 optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 plugins: Sequence[Any] = ()) -> None:
+        self.model = model
+        self.corpus = corpus
+        self.optimizer_class = optimizer
+        self.plugins = list(plugins)
+        self.config = TrainingConfig()
+        self.epoch = 0
+        self.history: dict[str, list] = {"train_loss": [], "dev_loss": [], "dev_score": [],
+                                         "learning_rate": []}
+        self.best_score: float | None = None
+        self._resume: dict[str, Any] | None = None
+
+    # -- resuming -------------------------------------------------------------------------------
+    @classmethod
+    def load_checkpoint(cls, path: str | Path, corpus: Corpus) -> ModelTrainer:
+        """A trainer that continues the checkpointed run when :meth:`train` is called."""
+        from tagkit_core.persistence import build_component
+
+        payload = read_checkpoint(path)
+        model = build_component("model", payload["model_header"]["model"])
+        model.load_state_dict(payload["model_state"])
+        trainer = cls(model, corpus, optimizer=optimizer_class(payload["optimizer_class"]))
+        trainer.epoch = payload["epoch"]
+        trainer.history = payload["history"]
+        trainer.best_score = payload["best_score"]
+        trainer._resume = payload
+        log.info("loaded checkpoint %s: epoch %d done", path, trainer.epoch)
+        return trainer
+
+    # -- training -------------------------------------------------------------------------------
+    def train(self, base_path: str | Path, **options: Any) -> dict[str, Any]:
+        """Train and return ``{"test_score", "dev_score_history", "train_loss_history", ...}``.
+
+        ``options`` are the fields of :class:`TrainingConfig` (``learning_rate``,
+        ``mini_batch_size``, ``max_epochs``, ``checkpoint``, ``embeddings_storage_mode``...).
+        """
+        from tagkit_core.registry import get_registry
+
+        self.config = config = TrainingConfig(**options)
+        base_path = Path(base_path)
+        base_path.mkdir(parents=True, exist_ok=True)
+        registry = get_registry()
+        added = [p for p in self.plugins if not registry.pm.is_registered(p)]
+        for plugin in added:
+            registry.pm.register(plugin)
+        console = _console_handler()
+        try:
+            return self._train(base_path, config, registry.pm.hook)
+        finally:
+            for plugin in added:
+                registry.pm.unregister(plugin)
+            if console is not None:
+                logging.getLogger("tagkit").removeHandler(console)
+
+    def _setup(self, config: TrainingConfig):
+        if config.num_threads:
+            torch.set_num_threads(config.num_threads)
+        device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model.to(device)
+        optimizer = self.optimizer_class(self.model.parameters(), lr=config.learning_rate,
+                                         weight_decay=config.weight_decay)
+        has_dev = bool(self.corpus.dev) and not config.train_with_dev
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max" if has_dev else "min", factor=config.anneal_factor,
+            patience=config.patience, threshold=0.0, min_lr=0.0)
+        if self._resume is not None:
+            optimizer.load_state_dict(self._resume["optimizer_state"])
+            scheduler.load_state_dict(self._resume["scheduler_state"])
+            restore_rng_state(self._resume["rng_state"])
+            self._resume = None
+        else:
+            torch.manual_seed(config.seed)
+        return device, optimizer, scheduler, has_dev
+
+    def _train(self, base_path: Path, config: TrainingConfig, hook) -> dict[str, Any]:
+        device, optimizer, scheduler, has_dev = self._setup(config)
+        storage = get_storage_mode(config.embeddings_storage_mode, device)
+        train_data = list(self.corpus.train)
+        if config.train_with_dev:
+            train_data += self.corpus.dev
+        if config.train_with_test:
+            train_data += self.corpus.test
+        if not train_data:
+            raise ValueError(f"corpus {self.corpus.name!r} has no training sentences")
+        if not has_dev:
+            log.warning("no dev split%s: training without dev scores; the learning rate anneals "
+                        "on the train loss and no best-model.pt is written",
+                        " (train_with_dev)" if config.train_with_dev else "")
+        lengths = [len(s) for s in train_data]
+        hook.on_train_start(trainer=self, base_path=base_path)
+        start_epoch = self.epoch + 1
+        stopped: str | None = None
+        try:
+            for epoch in range(start_epoch, config.max_epochs + 1):
+                lr = optimizer.param_groups[0]["lr"]
+                if lr < config.min_learning_rate:
+                    log.info("learning rate %.6f fell below %.6f: training stops", lr,
+                             config.min_learning_rate)
+                    break
+                hook.on_epoch_start(trainer=self, epoch=epoch, learning_rate=lr)
+                metrics = self._run_epoch(epoch, train_data, lengths, optimizer, storage, base_path)
+                self._after_epoch(epoch, metrics, has_dev, scheduler, storage, base_path)
+                self.epoch = epoch
+                hook.on_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
+                if config.checkpoint:
+                    save_checkpoint(base_path / "checkpoint.pt", model=self.model,
+                                    optimizer=optimizer, scheduler=scheduler, epoch=epoch,
+                                    config=config.to_json(), history=self.history,
+                                    best_score=self.best_score)
+        except KeyboardInterrupt:
+            stopped = f"interrupted by the user in epoch {self.epoch + 1}"
+            log.warning("%s: saving the model to %s", stopped, base_path / "final-model.pt")
+            self.model.save(base_path / "final-model.pt")
+            hook.on_train_interrupted(trainer=self, epoch=self.epoch + 1, reason=stopped)
+        except NonFiniteLossError as error:
+            hook.on_train_interrupted(trainer=self, epoch=self.epoch + 1, reason=str(error))
+            result = self._result(None, base_path)
+            hook.on_train_end(trainer=self, base_path=base_path, result=result)
+            raise
+        if stopped is None and config.save_final_model:
+            self.model.save(base_path / "final-model.pt")
+        test_score = None if stopped else self._final_test(base_path, config, storage)
+        result = self._result(test_score, base_path)
+        hook.on_train_end(trainer=self, base_path=base_path, result=result)
+        return result
+
+    def _run_epoch(self, epoch: int, train_data: list[Sentence], lengths: list[int], optimizer,
+                   storage, base_path: Path) -> EpochMetrics:
+        config = self.config
+        self.model.train()
+        batches = make_batches(train_data, lengths, config.mini_batch_size, shuffle=config.shuffle,
+                               bucketing=config.length_bucketing, seed=config.seed, epoch=epoch)
+        show = config.show_progress if config.show_progress is not None else sys.stderr.isatty()
+        progress = _progress(batches, epoch, show)
+        total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
+        for batch_no, batch in enumerate(progress, start=1):
+            optimizer.zero_grad(set_to_none=True)
+            for part in chunk(batch, config.mini_batch_chunk_size):
+                loss, count = self.model.forward_loss(part)
+                value = loss.item()
+                if not math.isfinite(value):
+                    self._stop_on_bad_loss(epoch, batch_no, value, base_path)
+                loss.backward()
+                total_loss += value
+                total_count += count
+            if config.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+            optimizer.step()
+            storage.after_batch(batch)
+            seen += len(batch)
+            if show and batch_no % 10 == 0:
+                elapsed = time.perf_counter() - started
+                progress.set_postfix(loss=f"{total_loss / max(total_count, 1):.4f}",
+                                     sents_per_s=f"{seen / elapsed:.0f}")
+        seconds = time.perf_counter() - started
+        return EpochMetrics(epoch=epoch, learning_rate=optimizer.param_groups[0]["lr"],
+                            train_loss=total_loss / max(total_count, 1), seconds=seconds,
+                            train_sentences_per_second=seen / seconds if seconds else 0.0)
+
+    def _stop_on_bad_loss(self, epoch: int, batch_no: int, value: float, base_path: Path) -> None:
+        params_ok = all(torch.isfinite(p).all() for p in self.model.parameters())
+        kept = []
+        if params_ok:
+            self.model.save(base_path / "final-model.pt")
+            kept.append("final-model.pt (the weights before this batch)")
+        kept += [n for n in ("best-model.pt", "checkpoint.pt") if (base_path / n).exists()]
+        raise NonFiniteLossError(
+            f"the training loss became {value} in epoch {epoch}, batch {batch_no}; training "
+            f"stopped. Last good files in {base_path}: {', '.join(kept) or 'none'}. "
+            "Try a lower learning rate or gradient clipping (max_grad_norm).")
+
+    def _after_epoch(self, epoch: int, metrics: EpochMetrics, has_dev: bool, scheduler, storage,
+                     base_path: Path) -> None:
+        config = self.config
+        if has_dev:
+            result = self.model.evaluate(self.corpus.dev, mini_batch_size=config.eval_mini_batch_size,
+                                         embedding_storage_mode=storage)
+            metrics.dev_score, metrics.dev_loss = result.main_score, result.scores.get("loss")
+            metrics.dev_scores = dict(result.scores)
+            metrics.improved = self.best_score is None or result.main_score > self.best_score
+            scheduler.step(result.main_score)
+        else:
+            metrics.improved = True
+            scheduler.step(metrics.train_loss)
+        metrics.bad_epochs = scheduler.num_bad_epochs
+        if metrics.improved and has_dev:
+            self.best_score = metrics.dev_score
+            if config.save_best_model:
+                self.model.save(base_path / "best-model.pt")
+        self.history["train_loss"].append(metrics.train_loss)
+        self.history["dev_loss"].append(metrics.dev_loss)
+        self.history["dev_score"].append(metrics.dev_score)
+        self.history["learning_rate"].append(metrics.learning_rate)
+        dev = (f" - dev loss {metrics.dev_loss:.4f} - dev score {metrics.dev_score:.4f}"
+               if has_dev else "")
+        log.info("epoch %d - lr %.4f - train loss %.4f - %.1fs (%.0f sents/s)%s%s", epoch,
+                 metrics.learning_rate, metrics.train_loss, metrics.seconds,
+                 metrics.train_sentences_per_second, dev, " - new best" if
+                 metrics.improved and has_dev else "")
+
+    def _final_test(self, base_path: Path, config: TrainingConfig, storage) -> float | None:
+        if not self.corpus.test:
+            log.info("no test split: no final test score")
+            return None
+        model = self.model
+        best = base_path / "best-model.pt"
+        if best.exists() and not config.train_with_dev:
+            model = type(self.model).load(best).to(self.model.device)
+        result = model.evaluate(self.corpus.test, mini_batch_size=config.eval_mini_batch_size,
+                                embedding_storage_mode="none")
+        self.test_result = result
+        log.info("test score (%s): %.4f\n%s", "best model" if model is not self.model
+                 else "final model", result.main_score, result.detailed_results)
+        return result.main_score
+
+    def _result(self, test_score: float | None, base_path: Path) -> dict[str, Any]:
+        return {"test_score": test_score, "dev_score_history": list(self.history["dev_score"]),
+                "train_loss_history": list(self.history["train_loss"]),
+                "dev_loss_history": list(self.history["dev_loss"]), "base_path": str(base_path),
+                "epochs": self.epoch}
+
+
+def _console_handler() -> logging.Handler | None:
+    """Print progress lines to stdout, as Flair does, unless the user configured logging."""
+    logger = logging.getLogger("tagkit")
+    if logger.handlers or logging.getLogger().handlers:
+        return None
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
+def _progress(batches, epoch: int, show: bool):
+    if not show:
+        return batches
+    from tqdm import tqdm
+
+    return tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, dynamic_ncols=True)

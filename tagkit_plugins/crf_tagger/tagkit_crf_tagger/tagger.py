@@ -1,0 +1,221 @@
+"""SequenceTagger: embeddings -> dropouts -> reprojection -> BiLSTM -> linear -> CRF (or softmax).
+
+Arguments and defaults follow Flair's ``SequenceTagger``, so the tutorial's code runs by changing
+imports. The hot path stays in tensors: gold tag ids are computed once per sentence and cached
+on it, embeddings come as one padded batch tensor, the CRF is vectorised over batch and tags,
+and prediction sorts sentences by length so that batches carry almost no padding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from tagkit_core.data import Sentence
+from tagkit_core.dictionary import Dictionary
+from tagkit_core.embeddings import TokenEmbeddings
+from tagkit_core.evaluation import sequence_labelling_result
+from tagkit_core.model import Model, Result
+from tagkit_core.persistence import build_component, component_spec
+from tagkit_core.storage import StorageMode, get_storage_mode
+from tagkit_crf_tagger.crf import CRF
+from tagkit_crf_tagger.layers import BiRNN, LockedDropout, WordDropout
+
+__all__ = ["SequenceTagger"]
+
+
+class SequenceTagger(Model):
+    """A BiLSTM-CRF sequence labeller (POS tags, BIO/BIOES named entities...)."""
+
+    registry_name = "sequence_tagger"
+
+    def __init__(self, hidden_size: int, embeddings: TokenEmbeddings, tag_dictionary: Dictionary,
+                 tag_type: str, use_crf: bool = True, use_rnn: bool = True, rnn_layers: int = 1,
+                 rnn_type: str = "LSTM", bidirectional: bool = True,
+                 reproject_embeddings: bool | int = True, dropout: float = 0.0,
+                 word_dropout: float = 0.05, locked_dropout: float = 0.5) -> None:
+        super().__init__()
+        if len(tag_dictionary) == 0:
+            raise ValueError("the tag dictionary is empty: build it with "
+                             "corpus.make_tag_dictionary(tag_type)")
+        self.hidden_size = hidden_size
+        self.embeddings = embeddings
+        self.tag_dictionary = tag_dictionary
+        self.tag_type = self.label_type = tag_type
+        self.use_crf, self.use_rnn = use_crf, use_rnn
+        self.rnn_layers, self.rnn_type, self.bidirectional = rnn_layers, rnn_type, bidirectional
+        self.reproject_embeddings = reproject_embeddings
+        self.dropout_rate, self.word_dropout_rate = dropout, word_dropout
+        self.locked_dropout_rate = locked_dropout
+        items = "\x00".join(tag_dictionary.get_items()).encode()
+        self._tag_cache_key = f"crf_tagger.tags:{tag_type}:{hashlib.sha1(items).hexdigest()[:12]}"
+
+        size = embeddings.embedding_length
+        self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
+        self.word_dropout = WordDropout(word_dropout)
+        self.locked_dropout = LockedDropout(locked_dropout)
+        if reproject_embeddings:
+            target = size if reproject_embeddings is True else int(reproject_embeddings)
+            self.embedding2nn = nn.Linear(size, target)
+            size = target
+        if use_rnn:
+            self.rnn = BiRNN(size, hidden_size, rnn_layers, rnn_type, bidirectional)
+            size = self.rnn.output_size
+        self.linear = nn.Linear(size, len(tag_dictionary))
+        if use_crf:
+            self.crf = CRF(len(tag_dictionary))
+
+    # -- network --------------------------------------------------------------------------------
+    def _features(self, sentences: Sequence[Sentence]):
+        embedded = self.embeddings(sentences)
+        lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+        mask = torch.arange(embedded.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
+        mask = mask.to(embedded.device)
+        x = self.locked_dropout(self.word_dropout(self.dropout(embedded)))
+        if self.reproject_embeddings:
+            x = self.embedding2nn(x)
+        if self.use_rnn:
+            x = self.rnn(x, lengths)
+            x = self.locked_dropout(self.word_dropout(self.dropout(x)))
+        return self.linear(x), lengths.to(embedded.device), mask
+
+    def _gold_tags(self, sentences: Sequence[Sentence], max_len: int,
+                   strict: bool = True) -> torch.Tensor | None:
+        rows = []
+        for sentence in sentences:
+            ids = sentence.cache.get(self._tag_cache_key)
+            if ids is None:
+                tags = [token.get_tag(self.tag_type) for token in sentence]
+                unknown = [t for t in tags if t not in self.tag_dictionary]
+                if unknown and not self.tag_dictionary.add_unk:
+                    if not strict:
+                        return None
+                    raise KeyError(
+                        f"tag {unknown[0]!r} of sentence {sentence.to_plain_string()[:60]!r} is "
+                        f"not in the tag dictionary ({len(self.tag_dictionary)} tags); build the "
+                        "dictionary over every split with corpus.make_tag_dictionary")
+                ids = torch.tensor(self.tag_dictionary.get_idx_for_items(tags), dtype=torch.long)
+                sentence.cache[self._tag_cache_key] = ids
+            rows.append(ids)
+        padded = nn.utils.rnn.pad_sequence(rows, batch_first=True)
+        if padded.shape[1] < max_len:
+            padded = nn.functional.pad(padded, (0, max_len - padded.shape[1]))
+        return padded
+
+    def _loss(self, scores, lengths, mask, tags) -> torch.Tensor:
+        if self.use_crf:
+            return self.crf.neg_log_likelihood(scores, tags, mask, lengths).sum()
+        return nn.functional.cross_entropy(scores[mask], tags[mask], reduction="sum")
+
+    def forward_loss(self, sentences: Sequence[Sentence]) -> tuple[torch.Tensor, int]:
+        sentences = [s for s in sentences if len(s)]
+        if not sentences:
+            return torch.zeros((), device=self.device, requires_grad=True), 0
+        scores, lengths, mask = self._features(sentences)
+        tags = self._gold_tags(sentences, scores.shape[1]).to(scores.device)
+        return self._loss(scores, lengths, mask, tags), int(lengths.sum())
+
+    # -- prediction -----------------------------------------------------------------------------
+    def predict(self, sentences: Sentence | Sequence[Sentence], mini_batch_size: int = 32,
+                return_probabilities_for_all_classes: bool = False, verbose: bool = False,
+                label_name: str | None = None, return_loss: bool = False,
+                embedding_storage_mode: str | StorageMode = "none") -> tuple[float, int] | None:
+        """Tag the sentences: each token gets a label ``label_name`` (default: the tag type).
+
+        Empty sentences get no labels. With ``return_probabilities_for_all_classes`` each
+        sentence's ``cache["<label_name>_distribution"]`` holds, per token, a dict of every
+        tag's probability. With ``return_loss`` the summed loss and token count come back.
+        """
+        if isinstance(sentences, Sentence):
+            sentences = [sentences]
+        label_name = label_name or self.tag_type
+        todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
+        storage = get_storage_mode(embedding_storage_mode, self.device)
+        was_training = self.training
+        self.eval()
+        loss_sum, count = 0.0, 0
+        batches = [todo[i:i + mini_batch_size] for i in range(0, len(todo), mini_batch_size)]
+        if verbose:
+            from tqdm import tqdm
+
+            batches = tqdm(batches, desc="predicting", unit="batch")
+        try:
+            with torch.no_grad():
+                for batch in batches:
+                    scores, lengths, mask = self._features(batch)
+                    if return_loss:
+                        tags = self._gold_tags(batch, scores.shape[1], strict=False)
+                        if tags is not None:
+                            loss_sum += self._loss(scores, lengths, mask,
+                                                   tags.to(scores.device)).item()
+                            count += int(lengths.sum())
+                    self._write_labels(batch, scores, mask, label_name,
+                                       return_probabilities_for_all_classes)
+                    storage.after_batch(batch)
+        finally:
+            self.train(was_training)
+        return (loss_sum, count) if return_loss else None
+
+    def _write_labels(self, batch, scores, mask, label_name: str, all_classes: bool) -> None:
+        if self.use_crf:
+            paths = self.crf.viterbi_decode(scores, mask)
+            probabilities = self.crf.marginals(scores, mask)
+        else:
+            probabilities = torch.softmax(scores, dim=2)
+            paths = probabilities.argmax(dim=2)
+        confidences = probabilities.gather(2, paths.unsqueeze(2)).squeeze(2).tolist()
+        items = self.tag_dictionary.idx2item
+        for sentence, path, confidence in zip(batch, paths.tolist(), confidences):
+            for token, tag, score in zip(sentence.tokens, path, confidence):
+                token.add_label(label_name, items[tag], score)
+        if all_classes:
+            for row, sentence in enumerate(batch):
+                table = probabilities[row, : len(sentence)].tolist()
+                sentence.cache[f"{label_name}_distribution"] = [
+                    dict(zip(items, values)) for values in table]
+
+    def evaluate(self, sentences: Sequence[Sentence], gold_label_type: str | None = None,
+                 mini_batch_size: int = 32, embedding_storage_mode: str | StorageMode = "none",
+                 out_path: str | Path | None = None, **kwargs: Any) -> Result:
+        """Score predictions against gold tags: accuracy, or span F1 for BIO/BIOES tags."""
+        gold_label_type = gold_label_type or self.tag_type
+        predicted = "__predicted__"
+        loss_sum, count = self.predict(sentences, mini_batch_size=mini_batch_size,
+                                       label_name=predicted, return_loss=True,
+                                       embedding_storage_mode=embedding_storage_mode)
+        gold, guessed = [], []
+        for sentence in sentences:
+            if len(sentence):
+                gold.append([t.get_tag(gold_label_type) for t in sentence])
+                guessed.append([t.get_tag(predicted) for t in sentence])
+        if out_path is not None:
+            with open(out_path, "w", encoding="utf-8") as handle:
+                for sentence, g, p in zip((s for s in sentences if len(s)), gold, guessed):
+                    handle.writelines(f"{t.text} {gt} {pt}\n" for t, gt, pt in zip(sentence, g, p))
+                    handle.write("\n")
+        for sentence in sentences:
+            for token in sentence:
+                token.remove_label(predicted)
+        return sequence_labelling_result(gold, guessed, loss_sum / count if count else None)
+
+    # -- persistence ----------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        return {"hidden_size": self.hidden_size,
+                "embeddings": component_spec("embedding", self.embeddings),
+                "tag_dictionary": self.tag_dictionary.to_dict(), "tag_type": self.tag_type,
+                "use_crf": self.use_crf, "use_rnn": self.use_rnn, "rnn_layers": self.rnn_layers,
+                "rnn_type": self.rnn_type, "bidirectional": self.bidirectional,
+                "reproject_embeddings": self.reproject_embeddings, "dropout": self.dropout_rate,
+                "word_dropout": self.word_dropout_rate,
+                "locked_dropout": self.locked_dropout_rate}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SequenceTagger:
+        config = dict(config)
+        config["embeddings"] = build_component("embedding", config["embeddings"])
+        config["tag_dictionary"] = Dictionary.from_dict(config["tag_dictionary"])
+        return cls(**config)

@@ -1,0 +1,98 @@
+"""The CRF against brute-force enumeration, and the BiRNN against torch's packed LSTM."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from tagkit_crf_tagger.crf import CRF
+from tagkit_crf_tagger.layers import BiRNN, reverse_within_length
+
+
+def _crf_and_batch(num_tags=4, lengths=(5, 3, 1)):
+    torch.manual_seed(0)
+    crf = CRF(num_tags)
+    with torch.no_grad():
+        for p in crf.parameters():
+            p.normal_()
+    max_len = max(lengths)
+    lengths = torch.tensor(lengths)
+    emissions = torch.randn(len(lengths), max_len, num_tags)
+    mask = torch.arange(max_len)[None] < lengths[:, None]
+    tags = torch.randint(0, num_tags, (len(lengths), max_len))
+    return crf, emissions, lengths, mask, tags
+
+
+def _path_score(crf, emissions, b, path):
+    score = crf.start_transitions[path[0]] + emissions[b, 0, path[0]]
+    for i in range(1, len(path)):
+        score = score + crf.transitions[path[i - 1], path[i]] + emissions[b, i, path[i]]
+    return score + crf.end_transitions[path[-1]]
+
+
+def test_crf_matches_brute_force_enumeration():
+    crf, emissions, lengths, mask, tags = _crf_and_batch()
+    nll = crf.neg_log_likelihood(emissions, tags, mask, lengths)
+    paths = crf.viterbi_decode(emissions, mask)
+    marginals = crf.marginals(emissions, mask)
+    for b, n in enumerate(lengths.tolist()):
+        every = list(itertools.product(range(crf.num_tags), repeat=n))
+        scores = torch.stack([_path_score(crf, emissions, b, p) for p in every])
+        gold = _path_score(crf, emissions, b, tags[b, :n].tolist())
+        assert torch.allclose(nll[b], torch.logsumexp(scores, 0) - gold, atol=1e-4)
+        assert list(every[int(scores.argmax())]) == paths[b, :n].tolist()
+        probabilities = torch.softmax(scores, 0)
+        for i in range(n):
+            for t in range(crf.num_tags):
+                expected = sum(probabilities[k] for k, p in enumerate(every) if p[i] == t)
+                assert abs(float(expected) - float(marginals[b, i, t])) < 1e-4
+
+
+def test_crf_loss_is_differentiable_and_positive():
+    crf, emissions, lengths, mask, tags = _crf_and_batch()
+    emissions.requires_grad_(True)
+    loss = crf.neg_log_likelihood(emissions, tags, mask, lengths).sum()
+    loss.backward()
+    assert loss.item() > 0
+    assert emissions.grad is not None and torch.isfinite(emissions.grad).all()
+    assert crf.transitions.grad.abs().sum() > 0
+
+
+def test_reverse_within_length_is_an_involution():
+    index = reverse_within_length(torch.tensor([4, 2, 1]), 4)
+    assert index.tolist() == [[3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 2, 3]]
+    x = torch.arange(12).reshape(3, 4)
+    assert torch.equal(x.gather(1, index).gather(1, index), x)
+
+
+@pytest.mark.parametrize("rnn_type", ["LSTM", "GRU"])
+def test_birnn_equals_packed_bidirectional_rnn(rnn_type):
+    torch.manual_seed(0)
+    ours = BiRNN(6, 5, num_layers=1, rnn_type=rnn_type)
+    cell = nn.LSTM if rnn_type == "LSTM" else nn.GRU
+    reference = cell(6, 5, bidirectional=True, batch_first=True)
+    forward, backward = ours.forward_layers[0], ours.backward_layers[0]
+    with torch.no_grad():
+        for name, _ in forward.named_parameters():
+            getattr(reference, name).copy_(getattr(forward, name))
+            getattr(reference, name + "_reverse").copy_(getattr(backward, name))
+    lengths = torch.tensor([7, 4, 2])
+    x = torch.randn(3, 7, 6) * (torch.arange(7)[None, :, None] < lengths[:, None, None])
+    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                               enforce_sorted=False)
+    expected, _ = nn.utils.rnn.pad_packed_sequence(reference(packed)[0], batch_first=True)
+    got = ours(x, lengths)
+    for b, n in enumerate(lengths.tolist()):
+        assert torch.allclose(got[b, :n], expected[b, :n], atol=1e-5)
+
+
+def test_birnn_output_does_not_depend_on_batch_composition():
+    torch.manual_seed(0)
+    rnn = BiRNN(4, 3, num_layers=2)
+    lengths = torch.tensor([6, 3])
+    x = torch.randn(2, 6, 4)
+    x[1, 3:] = 0
+    together = rnn(x, lengths)
+    alone = rnn(x[1:2, :3], lengths[1:])
+    assert torch.allclose(together[1, :3], alone[0], atol=1e-6)

@@ -1,0 +1,123 @@
+"""SequenceTagger: learning, prediction on awkward input, evaluation, model files."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from tagkit_core.data import Sentence
+from tagkit_core.evaluation import span_scores
+from tagkit_core.model import Model
+from tagkit_core.trainer import ModelTrainer
+from tagkit_crf_tagger import SequenceTagger
+
+
+def _train(corpus, embeddings, tmp_path, tag_type="pos", epochs=15, **tagger_options):
+    tagger = SequenceTagger(hidden_size=16, embeddings=embeddings,
+                            tag_dictionary=corpus.make_tag_dictionary(tag_type),
+                            tag_type=tag_type, **tagger_options)
+    result = ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=epochs, learning_rate=0.1,
+                                                mini_batch_size=8, show_progress=False)
+    return tagger, result
+
+
+@pytest.mark.parametrize("use_crf", [True, False])
+def test_tagger_learns_toy_pos_tags(toy_corpus, toy_embeddings, tmp_path, use_crf):
+    tagger, result = _train(toy_corpus, toy_embeddings, tmp_path, use_crf=use_crf)
+    assert result["test_score"] > 0.95
+    sentence = Sentence("we love Berlin .")
+    tagger.predict(sentence)
+    assert [t.get_tag("pos") for t in sentence] == ["PRON", "VERB", "PROPN", "PUNCT"]
+    assert all(0.0 < t.get_label("pos").score <= 1.0 for t in sentence)
+
+
+def test_saved_model_predicts_the_same_after_loading(toy_corpus, toy_embeddings, tmp_path):
+    tagger, _ = _train(toy_corpus, toy_embeddings, tmp_path, epochs=3)
+    loaded = SequenceTagger.load(tmp_path / "final-model.pt")
+    assert isinstance(loaded, SequenceTagger)
+    assert loaded.tag_dictionary == tagger.tag_dictionary
+    sentences = [Sentence("a cat sleeps here"), Sentence("Anna visits New York")]
+    copies = [Sentence(s.to_plain_string().split()) for s in sentences]
+    tagger.predict(sentences, return_probabilities_for_all_classes=True)
+    loaded.predict(copies, return_probabilities_for_all_classes=True)
+    for a, b in zip(sentences, copies):
+        assert [t.get_tag("pos") for t in a] == [t.get_tag("pos") for t in b]
+        for ta, tb in zip(a, b):
+            assert ta.get_label("pos").score == pytest.approx(tb.get_label("pos").score, abs=1e-6)
+        distribution = a.cache["pos_distribution"]
+        assert len(distribution) == len(a)
+        assert sum(distribution[0].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_awkward_input_in_one_batch_gets_predictions(toy_corpus, toy_embeddings, tmp_path):
+    tagger, _ = _train(toy_corpus, toy_embeddings, tmp_path, epochs=2)
+    rng = random.Random(0)
+    long_sentence = Sentence([rng.choice(["the", "dog", "zebra", "ø", "✓"]) for _ in range(5000)])
+    empty = Sentence([])
+    unseen = Sentence("Qwxyz ÆØÅ 北京 🙂 !!")
+    normal = Sentence("the dog runs")
+    tagger.predict([empty, long_sentence, unseen, normal], mini_batch_size=4)
+    assert empty.labels == []
+    for sentence in (long_sentence, unseen, normal):
+        assert all(t.has_label("pos") for t in sentence)
+        assert all(t.get_tag("pos") in tagger.tag_dictionary for t in sentence)
+
+
+def test_prediction_does_not_depend_on_batch_composition(toy_corpus, toy_embeddings, tmp_path):
+    tagger, _ = _train(toy_corpus, toy_embeddings, tmp_path, epochs=2)
+    alone = Sentence("a cat sleeps here")
+    tagger.predict(alone)
+    together = [Sentence("Anna visits New York . we love Berlin . the dog runs".split()),
+                Sentence("a cat sleeps here")]
+    tagger.predict(together, mini_batch_size=2)
+    for a, b in zip(alone, together[1]):
+        assert a.get_tag("pos") == b.get_tag("pos")
+        assert a.get_label("pos").score == pytest.approx(b.get_label("pos").score, abs=1e-5)
+
+
+def test_evaluate_scores_spans_for_bioes_tags(toy_corpus, toy_embeddings, tmp_path):
+    tagger, result = _train(toy_corpus, toy_embeddings, tmp_path, tag_type="ner", epochs=15)
+    evaluation = tagger.evaluate(toy_corpus.test)
+    assert evaluation.main_score_name == "micro_f1"
+    assert set(evaluation.classification_report) <= {"PER", "LOC"}
+    assert evaluation.main_score == pytest.approx(result["test_score"])
+    assert evaluation.main_score > 0.9
+    assert not any(t.has_label("__predicted__") for s in toy_corpus.test for t in s)
+
+
+def test_span_scores_match_seqeval():
+    seqeval = pytest.importorskip("seqeval.metrics")
+    gold = [["B-PER", "I-PER", "O", "B-LOC"], ["O", "B-ORG", "I-ORG", "I-ORG", "O"],
+            ["B-LOC", "O", "B-PER"]]
+    predicted = [["B-PER", "I-PER", "O", "B-ORG"], ["O", "B-ORG", "I-ORG", "O", "O"],
+                 ["B-LOC", "O", "B-PER"]]
+    scores, report = span_scores(gold, predicted)
+    assert scores["micro_f1"] == pytest.approx(seqeval.f1_score(gold, predicted))
+    assert scores["micro_precision"] == pytest.approx(seqeval.precision_score(gold, predicted))
+    assert scores["macro_f1"] == pytest.approx(seqeval.f1_score(gold, predicted,
+                                                                average="macro"))
+
+
+def test_unknown_gold_tag_is_a_clear_error(toy_corpus, toy_embeddings):
+    dictionary = toy_corpus.make_tag_dictionary("pos")
+    tagger = SequenceTagger(8, toy_embeddings, dictionary, "pos")
+    odd = Sentence(["the", "dog"])
+    odd[0].add_label("pos", "NEWTAG")
+    odd[1].add_label("pos", "NOUN")
+    with pytest.raises(KeyError, match="NEWTAG"):
+        tagger.forward_loss([odd])
+
+
+def test_generic_model_load_finds_the_class_through_the_registry(toy_corpus, toy_embeddings,
+                                                                  tmp_path):
+    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger.save(tmp_path / "m.pt")
+    from tagkit_core import load_model
+
+    loaded = load_model(tmp_path / "m.pt")
+    assert isinstance(loaded, SequenceTagger)
+    assert isinstance(Model.load(tmp_path / "m.pt"), SequenceTagger)
+    for (name, a), (_, b) in zip(tagger.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name

@@ -1,0 +1,123 @@
+"""The trainer with the real tagger: exact resume after SIGKILL, Ctrl-C, NaN loss, no dev split."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tagkit_core.corpus import Corpus
+from tagkit_core.hookspecs import hookimpl
+from tagkit_core.trainer import ModelTrainer, NonFiniteLossError
+from tagkit_core.trainer.checkpoint import read_checkpoint
+from tagkit_crf_tagger import SequenceTagger
+
+SCRIPT = Path(__file__).with_name("train_script.py")
+EPOCHS = 4
+
+
+def _run(*args: str) -> dict:
+    out = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                         timeout=300, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
+    full = _run("fresh", str(tmp_path / "full"), str(EPOCHS))
+
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(SCRIPT), "kill", str(killed_dir),
+                                str(EPOCHS), "3"], stdout=subprocess.PIPE, text=True)
+    try:
+        for line in process.stdout:
+            if line.strip() == "READY":
+                break
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert not (killed_dir / "final-model.pt").exists()
+    assert read_checkpoint(killed_dir / "checkpoint.pt")["epoch"] == 2
+
+    resumed = _run("resume", str(killed_dir), str(EPOCHS))
+    assert resumed["epochs"] == full["epochs"] == EPOCHS
+    assert resumed["dev_score_history"] == full["dev_score_history"]
+    assert resumed["train_loss_history"] == pytest.approx(full["train_loss_history"], abs=1e-7)
+    assert resumed["test_score"] == full["test_score"]
+    expected = load_file(tmp_path / "full" / "final-model.pt")
+    got = load_file(killed_dir / "final-model.pt")
+    assert expected.keys() == got.keys()
+    for name in expected:
+        assert torch.allclose(expected[name], got[name], atol=1e-6), name
+    rows = (killed_dir / "loss.tsv").read_text().splitlines()
+    assert [r.split("\t")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+
+
+def test_ctrl_c_saves_a_loadable_model_and_returns(toy_corpus, toy_embeddings, tmp_path):
+    class PressCtrlC:
+        @hookimpl
+        def on_epoch_start(self, trainer, epoch, learning_rate):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    result = ModelTrainer(tagger, toy_corpus, plugins=[PressCtrlC()]).train(
+        tmp_path, max_epochs=5, show_progress=False)
+    assert result["epochs"] == 1 and result["test_score"] is None
+    loaded = SequenceTagger.load(tmp_path / "final-model.pt")
+    assert torch.equal(loaded.linear.weight, tagger.linear.weight)
+    assert "interrupted" in (tmp_path / "training.log").read_text()
+
+
+def test_nan_loss_stops_naming_epoch_and_batch_and_keeps_good_files(toy_corpus, toy_embeddings,
+                                                                    tmp_path):
+    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    real_loss = tagger.forward_loss
+    calls = {"n": 0}
+    batches_per_epoch = -(-len(toy_corpus.train) // 32)
+
+    def sometimes_nan(sentences):
+        calls["n"] += 1
+        loss, count = real_loss(sentences)
+        if calls["n"] == batches_per_epoch + 2:  # epoch 2, batch 2
+            return loss * float("nan"), count
+        return loss, count
+
+    tagger.forward_loss = sometimes_nan
+    with pytest.raises(NonFiniteLossError, match="epoch 2, batch 2"):
+        ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=3, show_progress=False)
+    loaded = SequenceTagger.load(tmp_path / "final-model.pt")
+    assert all(torch.isfinite(p).all() for p in loaded.parameters())
+    assert (tmp_path / "best-model.pt").exists()
+
+
+def test_corpus_without_dev_trains_and_says_so(toy_corpus, toy_embeddings, tmp_path, caplog):
+    corpus = Corpus(toy_corpus.train, [], toy_corpus.test, name="nodev")
+    tagger = SequenceTagger(8, toy_embeddings, corpus.make_tag_dictionary("pos"), "pos")
+    with caplog.at_level("WARNING", logger="tagkit"):
+        result = ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=2, show_progress=False)
+    assert "no dev split" in caplog.text
+    assert result["dev_score_history"] == [None, None]
+    assert result["test_score"] is not None
+    assert not (tmp_path / "best-model.pt").exists()
+    header = (tmp_path / "loss.tsv").read_text().splitlines()[0].split("\t")
+    assert header[:5] == ["EPOCH", "TIMESTAMP", "SECONDS", "LEARNING_RATE", "TRAIN_LOSS"]
+
+
+def test_checkpoint_files_are_replaced_atomically(toy_corpus, toy_embeddings, tmp_path):
+    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=2, checkpoint=True,
+                                           show_progress=False)
+    assert read_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    weights = (tmp_path / "weights.txt").read_text().splitlines()
+    assert {line.split("\t")[0] for line in weights} == {"1", "2"}
