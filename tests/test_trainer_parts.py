@@ -1,0 +1,69 @@
+"""The trainer's pieces that need no model: batching, options, checkpoint safety, scores."""
+
+import pickle
+
+import pytest
+import torch
+
+from tagkit_core.evaluation import sequence_labelling_result, token_accuracy
+from tagkit_core.trainer import TrainingConfig
+from tagkit_core.trainer.batching import chunk, make_batches, padding_ratio
+from tagkit_core.trainer.checkpoint import optimizer_class, read_checkpoint
+
+
+def test_bucketed_batches_cover_everything_once_and_cut_padding():
+    lengths = [(i * 37) % 60 + 1 for i in range(2000)]
+    items = [["x"] * n for n in lengths]
+    plain = make_batches(items, lengths, 32, shuffle=True, bucketing=False, seed=1, epoch=1)
+    bucketed = make_batches(items, lengths, 32, shuffle=True, bucketing=True, seed=1, epoch=1)
+    assert sorted(map(id, sum(bucketed, []))) == sorted(map(id, items))
+    assert padding_ratio(bucketed) < 1.1 < 1.5 < padding_ratio(plain)
+
+
+def test_batches_depend_only_on_seed_and_epoch():
+    lengths = list(range(1, 200))
+    def ids(**kw):
+        return [[len(x) for x in b] for b in make_batches(
+            [["x"] * n for n in lengths], lengths, 16, shuffle=True, bucketing=True, **kw)]
+    assert ids(seed=1, epoch=3) == ids(seed=1, epoch=3)
+    assert ids(seed=1, epoch=3) != ids(seed=1, epoch=4)
+
+
+def test_chunk():
+    assert chunk([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert chunk([1, 2], None) == [[1, 2]]
+
+
+def test_config_rejects_unknown_and_bad_options():
+    with pytest.raises(TypeError):
+        TrainingConfig(learning_rat=0.1)
+    with pytest.raises(ValueError, match="mini_batch_size"):
+        TrainingConfig(mini_batch_size=0)
+    assert TrainingConfig(mini_batch_size=8).eval_mini_batch_size == 32
+
+
+def test_checkpoint_reader_refuses_pickled_code(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    path = tmp_path / "checkpoint.pt"
+    path.write_bytes(pickle.dumps({"x": Evil()}))
+    with pytest.raises(ValueError, match="not a readable tagkit checkpoint"):
+        read_checkpoint(path)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_only_torch_optimizers_are_named_in_checkpoints():
+    assert optimizer_class("torch.optim.sgd.SGD") is torch.optim.SGD
+    with pytest.raises(ValueError):
+        optimizer_class("os.system")
+
+
+def test_accuracy_and_span_main_scores():
+    assert token_accuracy([["A", "B"], ["C"]], [["A", "C"], ["C"]]) == pytest.approx(2 / 3)
+    pos = sequence_labelling_result([["NOUN", "VERB"]], [["NOUN", "NOUN"]], loss=0.5)
+    assert pos.main_score_name == "accuracy" and pos.main_score == 0.5 and pos.loss == 0.5
+    ner = sequence_labelling_result([["B-PER", "O"]], [["B-PER", "O"]])
+    assert ner.main_score_name == "micro_f1" and ner.main_score == 1.0
+    assert "PER" in ner.detailed_results
