@@ -136,7 +136,7 @@ class Corpus:
 
     def _label_types(self) -> set[str]:
         types: set[str] = set()
-        for sentence in self.train[:1000]:
+        for sentence in (self.train or self.dev or self.test)[:1000]:
             types |= sentence.label_types
         return types
 

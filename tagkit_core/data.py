@@ -213,6 +213,8 @@ class Sentence:
         else:
             for word in text:
                 self.add_token(word)
+            if self.tokens:
+                self.tokens[-1].whitespace_after = False
 
     def _add_words_with_offsets(self, text: str, words: list[str]) -> None:
         position = 0
