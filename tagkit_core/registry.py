@@ -6,6 +6,8 @@ distribution, error) and shown by ``tagkit plugins``, and the others still load.
 fill the registry: every registration hook implementation is called with its own ``register``
 callable, so the registry knows which plugin and distribution gave each component, type-checks it,
 and rejects a second component of the same kind and name with an error naming both distributions.
+A plugin implementing a hook that no spec defines (a misspelt name) is recorded and left out,
+instead of failing the whole process as ``pm.check_pending()`` would.
 
 Environment variables (as datasette and llm offer):
 
@@ -15,6 +17,7 @@ Environment variables (as datasette and llm offer):
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.metadata
 import os
@@ -123,7 +126,8 @@ def _check_type(kind: str, obj: Any) -> None:
     module, _, name = base_path.partition(":")
     base = getattr(importlib.import_module(module), name)
     if not (isinstance(obj, type) and issubclass(obj, base)):
-        raise TypeError(f"a {kind} must be a subclass of {base_path.replace(':', '.')}, got {obj!r}")
+        raise TypeError(
+            f"a {kind} must be a subclass of {base_path.replace(':', '.')}, got {obj!r}")
 
 
 class Registry:
@@ -144,20 +148,31 @@ class Registry:
         self._default_plugins = tuple(default_plugins)
         self._lock = threading.RLock()
         self._loaded = False
+        self._load_error: DuplicateComponent | None = None
         self.plugins: list[PluginInfo] = []
         self._components: dict[tuple[str, str], Component] = {}
         self._plugin_dist: dict[str, tuple[str | None, str | None]] = {}
 
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> Registry:
-        """Load every plugin and collect components; later calls do nothing."""
+        """Load every plugin and collect components; later calls do nothing.
+
+        A duplicate component makes the registry unusable, so the same error is raised again on
+        every later call instead of handing out a half-filled registry.
+        """
         with self._lock:
             if self._loaded:
+                if self._load_error is not None:
+                    raise DuplicateComponent(str(self._load_error))
                 return self
             self._loaded = True
+            from tagkit_core import __version__ as core_version
+
             for module_name in self._default_plugins:
+                # Built-ins are provided by tagkit-core, so their components say so (model files
+                # record the providing distribution of every component).
                 self._register_plugin(module_name, lambda m=module_name: importlib.import_module(m),
-                                      None, None, builtin=True)
+                                      "tagkit-core", core_version, builtin=True)
             for ep in self._select_entry_points():
                 dist = getattr(ep, "dist", None)
                 self._register_plugin(ep.name, ep.load, dist.name if dist else None,
@@ -166,8 +181,12 @@ class Registry:
             if os.environ.get("TAGKIT_TRACE_PLUGINS"):
                 self.pm.trace.root.setwriter(sys.stderr.write)
                 self.pm.enable_tracing()
-            for kind in KINDS:
-                self._collect(kind)
+            try:
+                for kind in KINDS:
+                    self._collect(kind)
+            except DuplicateComponent as error:
+                self._load_error = error
+                raise
             return self
 
     def _select_entry_points(self) -> list[importlib.metadata.EntryPoint]:
@@ -193,11 +212,29 @@ class Registry:
         except Exception as error:  # a broken plugin must not break the others
             info.error = "".join(traceback.format_exception_only(type(error), error)).strip()
             return
+        unknown = self._unknown_hooks(plugin)
+        if unknown:
+            # pluggy's check_pending() would raise for the whole process; a misspelt hook is a
+            # broken plugin like any other: reported, left out, and the others still load.
+            self.pm.unregister(plugin)
+            info.error = "unknown hook " + "; ".join(unknown)
+            return
         self._plugin_dist[name] = (dist, version)
         info.hooks = sorted(impl_name for impl_name in dir(self.pm.hook)
                             if not impl_name.startswith("_") and any(
                                 impl.plugin_name == name
                                 for impl in getattr(self.pm.hook, impl_name).get_hookimpls()))
+
+    def _unknown_hooks(self, plugin: Any) -> list[str]:
+        """The hook implementations of ``plugin`` that match no hookspec, with a suggestion."""
+        unknown = []
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is not None or all(
+                    impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
+                continue
+            close = difflib.get_close_matches(caller.name, _hook_names(), n=1)
+            unknown.append(caller.name + (f" (did you mean {close[0]}?)" if close else ""))
+        return sorted(unknown)
 
     def _collect(self, kind: str) -> None:
         hook = getattr(self.pm.hook, KINDS[kind][0])
@@ -209,12 +246,13 @@ class Registry:
                 self.add(kind, obj, name=name, plugin=_plugin, distribution=_dist,
                          version=_version)
 
+            info = next(p for p in self.plugins if p.name == impl.plugin_name)
             try:
                 impl.function(register)
-            except DuplicateComponent:
+            except DuplicateComponent as error:
+                info.error = str(error)
                 raise
             except Exception as error:
-                info = next(p for p in self.plugins if p.name == impl.plugin_name)
                 info.error = f"{KINDS[kind][0]} failed: {type(error).__name__}: {error}"
 
     def add(self, kind: str, obj: Any, name: str | None = None, plugin: str = "<direct>",
@@ -276,6 +314,11 @@ class Registry:
     def hook(self) -> Any:
         self.load()
         return self.pm.hook
+
+
+def _hook_names() -> list[str]:
+    return [name for name, obj in vars(hookspecs).items()
+            if callable(obj) and hasattr(obj, f"{hookspecs.PROJECT}_spec")]
 
 
 _REGISTRY: Registry | None = None

@@ -1,0 +1,89 @@
+"""Fixtures for the core tests: throwaway plugins and a fresh registry per test.
+
+``make_plugin`` writes a plugin module into ``tmp_path`` (put on ``sys.path``) and a matching
+``*.dist-info`` folder elsewhere, and returns the *real* ``importlib.metadata.EntryPoint`` read
+from that metadata, so ``ep.dist.name`` / ``ep.dist.version`` and ``ep.load()`` behave exactly as
+they do for an installed distribution. The metadata folder is kept off ``sys.path`` so the fake
+plugins never leak into the process-wide registry. Tests pass the entry points to their own
+``Registry(entry_points=[...])``, the pattern of pluggy's own tests (a fresh manager per test).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tagkit_core.registry import Registry, reset_registry
+
+MakePlugin = Callable[..., importlib.metadata.EntryPoint]
+
+
+@pytest.fixture(autouse=True)
+def _clean_plugin_environment(monkeypatch: pytest.MonkeyPatch):
+    """No test sees the user's plugin selection, and none leaves a process-wide registry."""
+    monkeypatch.delenv("TAGKIT_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("TAGKIT_TRACE_PLUGINS", raising=False)
+    yield
+    reset_registry(None)
+
+
+@pytest.fixture
+def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> MakePlugin:
+    """Build a plugin: ``make_plugin("mod", source, dist="d", version="1.0", ep_name=None)``."""
+    src = tmp_path / "src"
+    src.mkdir()
+    monkeypatch.syspath_prepend(str(src))
+    created: list[str] = []
+
+    def make(module: str, source: str, *, dist: str = "tagkit-fake", version: str = "1.0",
+             ep_name: str | None = None) -> importlib.metadata.EntryPoint:
+        (src / f"{module}.py").write_text(textwrap.dedent(source))
+        created.append(module)
+        meta = tmp_path / "meta" / module / f"{dist.replace('-', '_')}-{version}.dist-info"
+        meta.mkdir(parents=True)
+        (meta / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        (meta / "entry_points.txt").write_text(f"[tagkit]\n{ep_name or module} = {module}\n")
+        (entry_point,) = importlib.metadata.PathDistribution(meta).entry_points
+        return entry_point
+
+    yield make
+    for module in created:
+        sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def fresh_registry() -> Callable[..., Registry]:
+    """``fresh_registry(*entry_points, builtins=False)``: a new, unloaded Registry."""
+
+    def build(*entry_points: importlib.metadata.EntryPoint, builtins: bool = False) -> Registry:
+        if builtins:
+            return Registry(entry_points=list(entry_points))
+        return Registry(entry_points=list(entry_points), default_plugins=())
+
+    return build
+
+
+@pytest.fixture
+def dataset_plugin() -> Callable[[str], str]:
+    """``dataset_plugin(name)``: source of a plugin registering one dataset called ``name``."""
+    return lambda name: DATASET_PLUGIN.format(name=name)
+
+
+DATASET_PLUGIN = """
+    from tagkit_core import hookimpl
+
+
+    class ToyCorpus:
+        registry_name = "{name}"
+
+
+    @hookimpl
+    def register_datasets(register):
+        register(ToyCorpus)
+"""
