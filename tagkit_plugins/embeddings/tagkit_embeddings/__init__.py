@@ -1,0 +1,47 @@
+"""tagkit-embeddings: static and trainable embeddings for tagkit.
+
+``from tagkit_embeddings import WordEmbeddings, CharacterEmbeddings`` gives Flair's classes
+under the same names and arguments:
+
+* :class:`WordEmbeddings` (``word``): pretrained vectors, ``'glove'`` offline, Flair's names,
+  or a vector file; the model keeps the whole table so a saved model needs no file.
+* :class:`CharacterEmbeddings` (``character``): a character BiLSTM per word, trained with the
+  model, one packed LSTM pass over the batch's unique words.
+* :class:`DocumentRNNEmbeddings` (``document_rnn``) and :class:`DocumentPoolEmbeddings`
+  (``document_pool``): sentence vectors for text classifiers.
+
+The names in brackets are registry names (``tagkit components embedding``), used by configs
+and model files. Classes load on first access, so importing this package imports neither
+torch nor gensim until an embedding is actually used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+__all__ = ["WordEmbeddings", "CharacterEmbeddings", "DocumentRNNEmbeddings",
+           "DocumentPoolEmbeddings", "WordDropout", "LockedDropout", "__version__"]
+
+_LAZY = {
+    "WordEmbeddings": "tagkit_embeddings.word",
+    "CharacterEmbeddings": "tagkit_embeddings.character",
+    "DocumentRNNEmbeddings": "tagkit_embeddings.document",
+    "DocumentPoolEmbeddings": "tagkit_embeddings.document",
+    "WordDropout": "tagkit_embeddings.dropout",
+    "LockedDropout": "tagkit_embeddings.dropout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tagkit_embeddings' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,217 @@
+"""Document embeddings built on token embeddings: an RNN over the words, or a pooling.
+
+Both follow Flair's semantics so the text-classification tutorial ports unchanged:
+
+* :class:`DocumentRNNEmbeddings` runs a GRU or LSTM over the (optionally re-projected) word
+  vectors with packed sequences, so padding never reaches the RNN, and returns its output at
+  the sentence's last word (the final state); a bidirectional RNN returns the outputs at the
+  first and the last word side by side, ``4 * hidden_size`` numbers, as Flair does.
+* :class:`DocumentPoolEmbeddings` takes the mean, max or min of the word vectors over the
+  sentence's real tokens (padding is masked), optionally after a trainable linear map.
+
+The token embeddings are wrapped in the core's ``StackedEmbeddings``, so static ones (GloVe)
+are still computed once per sentence and kept according to the storage mode. Both save their
+token embeddings as nested component specs (``tagkit_core.persistence``), as the stack does.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import nn
+
+from tagkit_core.data import Sentence
+from tagkit_core.embeddings import DocumentEmbeddings, StackedEmbeddings, TokenEmbeddings
+from tagkit_embeddings.dropout import LockedDropout, WordDropout
+
+__all__ = ["DocumentRNNEmbeddings", "DocumentPoolEmbeddings"]
+
+TokenEmbeddingsArg = TokenEmbeddings | Sequence[TokenEmbeddings]
+
+
+def _stack(embeddings: TokenEmbeddingsArg) -> StackedEmbeddings:
+    """A StackedEmbeddings from one embedding, a list of them, or a stack (whose parts are used)."""
+    if isinstance(embeddings, StackedEmbeddings):
+        parts = list(embeddings.embeddings)
+    elif isinstance(embeddings, TokenEmbeddings):
+        parts = [embeddings]
+    else:
+        parts = list(embeddings)
+    return StackedEmbeddings(parts)
+
+
+def _specs(stack: StackedEmbeddings) -> list[dict[str, Any]]:
+    from tagkit_core.persistence import component_spec
+
+    return [component_spec("embedding", e) for e in stack.embeddings]
+
+
+def _built(specs: list[dict[str, Any]]) -> list[TokenEmbeddings]:
+    from tagkit_core.persistence import build_component
+
+    return [build_component("embedding", spec) for spec in specs]
+
+
+def _token_tensor(stack: StackedEmbeddings, sentences: Sequence[Sentence]
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The padded word vectors ``(batch, max(1, max_len), dim)`` and the lengths (on CPU)."""
+    lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
+    x = stack(sentences)
+    if x.shape[1] == 0:  # every sentence empty: one zero step keeps the shapes valid
+        x = x.new_zeros(x.shape[0], 1, x.shape[2])
+    return x, lengths
+
+
+class DocumentRNNEmbeddings(DocumentEmbeddings):
+    """A sentence vector from an RNN over its word vectors (Flair's DocumentRNNEmbeddings).
+
+    :param embeddings: the token embeddings to read (a list, one, or a StackedEmbeddings).
+    :param hidden_size: RNN state size; the vector has ``hidden_size`` numbers, or
+        ``4 * hidden_size`` when ``bidirectional``.
+    :param rnn_layers: stacked RNN layers.
+    :param reproject_words: pass the word vectors through a trainable linear layer first
+        (lets the model adapt frozen vectors such as GloVe).
+    :param reproject_words_dimension: output size of that layer (default: unchanged).
+    :param dropout: dropout before and after the RNN (0 disables).
+    :param word_dropout: probability of dropping a whole word vector.
+    :param locked_dropout: variational dropout before and after the RNN.
+    :param rnn_type: ``'GRU'`` or ``'LSTM'``.
+    """
+
+    registry_name = "document_rnn"
+
+    def __init__(self, embeddings: TokenEmbeddingsArg, hidden_size: int = 128,
+                 rnn_layers: int = 1, reproject_words: bool = True,
+                 reproject_words_dimension: int | None = None, bidirectional: bool = False,
+                 dropout: float = 0.5, word_dropout: float = 0.0, locked_dropout: float = 0.0,
+                 rnn_type: str = "GRU") -> None:
+        super().__init__()
+        rnn_class = {"GRU": nn.GRU, "LSTM": nn.LSTM}.get(str(rnn_type).upper())
+        if rnn_class is None:
+            raise ValueError(f"rnn_type must be 'GRU' or 'LSTM', not {rnn_type!r}")
+        self.embeddings = _stack(embeddings)
+        self.hidden_size, self.rnn_layers = int(hidden_size), int(rnn_layers)
+        self.reproject_words, self.bidirectional = bool(reproject_words), bool(bidirectional)
+        self.reproject_words_dimension = reproject_words_dimension
+        self.dropout_rate, self.word_dropout_rate = float(dropout), float(word_dropout)
+        self.locked_dropout_rate, self.rnn_type = float(locked_dropout), str(rnn_type).upper()
+
+        input_size = self.embeddings.embedding_length
+        if self.reproject_words:
+            output = reproject_words_dimension or input_size
+            self.word_reprojection_map = nn.Linear(input_size, output)
+            nn.init.xavier_uniform_(self.word_reprojection_map.weight)
+            input_size = output
+        self.rnn = rnn_class(input_size, self.hidden_size, num_layers=self.rnn_layers,
+                             bidirectional=self.bidirectional, batch_first=True)
+        self.dropout = nn.Dropout(self.dropout_rate) if self.dropout_rate > 0 else None
+        self.word_dropout = WordDropout(self.word_dropout_rate) \
+            if self.word_dropout_rate > 0 else None
+        self.locked_dropout = LockedDropout(self.locked_dropout_rate) \
+            if self.locked_dropout_rate > 0 else None
+        self.name = f"document_{self.rnn_type.lower()}"
+
+    @property
+    def embedding_length(self) -> int:
+        return self.hidden_size * (4 if self.bidirectional else 1)
+
+    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+        x, lengths = _token_tensor(self.embeddings, sentences)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        if self.locked_dropout is not None:
+            x = self.locked_dropout(x)
+        if self.word_dropout is not None:
+            x = self.word_dropout(x)
+        if self.reproject_words:
+            x = self.word_reprojection_map(x)
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True,
+                                                   enforce_sorted=False)
+        output, _ = self.rnn(packed)
+        output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True)
+        if self.dropout is not None:
+            output = self.dropout(output)
+        if self.locked_dropout is not None:
+            output = self.locked_dropout(output)
+        rows = torch.arange(len(sentences), device=output.device)
+        last = output[rows, (lengths.clamp(min=1) - 1).to(output.device)]
+        return torch.cat([output[:, 0], last], dim=1) if self.bidirectional else last
+
+    def get_config(self) -> dict[str, Any]:
+        return {"embeddings": _specs(self.embeddings), "hidden_size": self.hidden_size,
+                "rnn_layers": self.rnn_layers, "reproject_words": self.reproject_words,
+                "reproject_words_dimension": self.reproject_words_dimension,
+                "bidirectional": self.bidirectional, "dropout": self.dropout_rate,
+                "word_dropout": self.word_dropout_rate,
+                "locked_dropout": self.locked_dropout_rate, "rnn_type": self.rnn_type}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DocumentRNNEmbeddings:
+        config = dict(config)
+        return cls(_built(config.pop("embeddings")), **config)
+
+
+class DocumentPoolEmbeddings(DocumentEmbeddings):
+    """A sentence vector pooled from its word vectors (Flair's DocumentPoolEmbeddings).
+
+    :param embeddings: the token embeddings to pool (a list, one, or a StackedEmbeddings).
+    :param fine_tune_mode: ``'none'``; ``'linear'`` adds a trainable square map (initialised to
+        the identity) before pooling; ``'nonlinear'`` adds a ReLU and a second linear layer.
+    :param pooling: ``'mean'``, ``'max'`` or ``'min'`` over the real tokens.
+
+    With ``fine_tune_mode='none'`` and static token embeddings the result is static too, so the
+    core stores it on the sentence and the storage mode can keep it across epochs.
+    """
+
+    registry_name = "document_pool"
+
+    def __init__(self, embeddings: TokenEmbeddingsArg, fine_tune_mode: str = "none",
+                 pooling: str = "mean") -> None:
+        super().__init__()
+        if pooling not in ("mean", "max", "min"):
+            raise ValueError(f"pooling must be 'mean', 'max' or 'min', not {pooling!r}")
+        if fine_tune_mode not in ("none", "linear", "nonlinear"):
+            raise ValueError("fine_tune_mode must be 'none', 'linear' or 'nonlinear', "
+                             f"not {fine_tune_mode!r}")
+        self.embeddings = _stack(embeddings)
+        self.pooling, self.fine_tune_mode = pooling, fine_tune_mode
+        length = self.embeddings.embedding_length
+        if fine_tune_mode in ("linear", "nonlinear"):
+            self.embedding_flex = nn.Linear(length, length, bias=False)
+            with torch.no_grad():
+                self.embedding_flex.weight.copy_(torch.eye(length))
+        if fine_tune_mode == "nonlinear":
+            self.embedding_flex_nonlinear = nn.ReLU()
+            self.embedding_flex_nonlinear_map = nn.Linear(length, length)
+        self.name = f"document_{pooling}"
+
+    @property
+    def embedding_length(self) -> int:
+        return self.embeddings.embedding_length
+
+    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+        x, lengths = _token_tensor(self.embeddings, sentences)
+        if self.fine_tune_mode in ("linear", "nonlinear"):
+            x = self.embedding_flex(x)
+        if self.fine_tune_mode == "nonlinear":
+            x = self.embedding_flex_nonlinear_map(self.embedding_flex_nonlinear(x))
+        lengths = lengths.to(x.device)
+        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None])[..., None]
+        if self.pooling == "mean":
+            pooled = (x * mask).sum(dim=1) / lengths.clamp(min=1)[:, None].to(x.dtype)
+        elif self.pooling == "max":
+            pooled = x.masked_fill(~mask, float("-inf")).amax(dim=1)
+        else:
+            pooled = x.masked_fill(~mask, float("inf")).amin(dim=1)
+        # An empty sentence pools nothing: give it zeros rather than +-inf.
+        return torch.where((lengths > 0)[:, None], pooled, torch.zeros_like(pooled))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"embeddings": _specs(self.embeddings), "fine_tune_mode": self.fine_tune_mode,
+                "pooling": self.pooling}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> DocumentPoolEmbeddings:
+        config = dict(config)
+        return cls(_built(config.pop("embeddings")), **config)

@@ -1,0 +1,48 @@
+"""The two sequence dropouts Flair's document RNN uses, on ``(batch, length, dim)`` tensors.
+
+Plain dropout drops single numbers; these drop structure, which regularises a sequence model
+better: :class:`WordDropout` drops whole words (every dimension of a token), and
+:class:`LockedDropout` drops the same dimensions at every position of a sentence (variational
+dropout, Gal and Ghahramani 2016). Both are identity in eval mode.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["WordDropout", "LockedDropout"]
+
+
+class WordDropout(nn.Module):
+    """Zero each token's whole vector with probability ``p`` (not rescaled, as in Flair)."""
+
+    def __init__(self, p: float = 0.05) -> None:
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty(x.shape[0], x.shape[1], 1, device=x.device).bernoulli_(1 - self.p)
+        return x * keep.to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class LockedDropout(nn.Module):
+    """Drop the same dimensions at every position of a sequence, rescaling what is kept."""
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty(x.shape[0], 1, x.shape[2], device=x.device).bernoulli_(1 - self.p)
+        return x * (keep / (1 - self.p)).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"

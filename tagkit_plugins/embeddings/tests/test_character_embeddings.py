@@ -1,0 +1,113 @@
+"""CharacterEmbeddings: one packed BiLSTM pass over a batch's unique words, same answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tagkit_core.data import Sentence
+from tagkit_embeddings import CharacterEmbeddings
+from tagkit_embeddings.character import DEFAULT_ALPHABET
+
+
+def reference_vector(chars: CharacterEmbeddings, word: str) -> torch.Tensor:
+    """The obvious per-word computation: one unpacked BiLSTM run over this word alone."""
+    ids = [chars.char_dictionary.get_idx_for_item(c) + 1 for c in word] or [0]
+    embedded = chars.char_embedding(torch.tensor([ids]))
+    _, (final, _) = chars.char_rnn(embedded)
+    return torch.cat([final[0, 0], final[1, 0]])
+
+
+@pytest.fixture
+def chars() -> CharacterEmbeddings:
+    torch.manual_seed(0)
+    return CharacterEmbeddings().eval()
+
+
+def test_defaults_give_50_trainable_dimensions(chars):
+    assert chars.embedding_length == 50 and chars.name == "char"
+    assert not chars.is_static
+    assert "<unk>" in chars.char_dictionary and "é" in chars.char_dictionary
+    assert "a" in DEFAULT_ALPHABET and " " in DEFAULT_ALPHABET
+
+
+def test_batch_equals_the_per_word_reference(chars, ewt_sentences):
+    with torch.no_grad():
+        batch = chars(ewt_sentences)
+        reference: dict[str, torch.Tensor] = {}
+        for i, sentence in enumerate(ewt_sentences):
+            for j, token in enumerate(sentence):
+                if token.text not in reference:
+                    reference[token.text] = reference_vector(chars, token.text)
+                assert torch.allclose(batch[i, j], reference[token.text], atol=1e-6), token.text
+            assert torch.count_nonzero(batch[i, len(sentence):]) == 0
+
+
+def test_repeated_words_share_one_computation(chars, monkeypatch):
+    seen = []
+    original = chars.char_rnn.forward
+
+    def spy(packed, *args):
+        seen.append(int(packed.batch_sizes[0]))
+        return original(packed, *args)
+
+    monkeypatch.setattr(chars.char_rnn, "forward", spy)
+    chars([Sentence("the cat and the dog and the bird".split()), Sentence(["the", "cat"])])
+    assert seen == [5]  # one LSTM call, over the, cat, and, dog, bird
+
+
+def test_unknown_characters_use_the_unk_row(chars):
+    sentence = Sentence(["☃☃", "ok"])
+    ids = chars.sentence_char_ids(sentence)
+    assert ids[0, :2].tolist() == [1, 1]  # <unk> is dictionary id 0, tensor id 1
+    assert ids.shape == (2, 2)
+    assert torch.allclose(chars([sentence])[0, 0], reference_vector(chars, "☃☃"), atol=1e-6)
+
+
+def test_char_ids_are_computed_once_per_sentence(chars, ewt_sentences, monkeypatch):
+    first = chars(ewt_sentences)
+    monkeypatch.setattr(chars, "_char_ids", {})  # a fresh lookup would now give all <unk>
+    assert torch.equal(chars(ewt_sentences), first)
+
+
+def test_a_sentence_alone_equals_it_in_a_batch(chars, ewt_sentences):
+    with torch.no_grad():
+        batch = chars(ewt_sentences)
+        for i in (0, 3, 9, 30):
+            alone = chars([ewt_sentences[i]])[0]
+            assert torch.allclose(alone, batch[i, : len(ewt_sentences[i])], atol=1e-6)
+
+
+def test_gradients_reach_the_character_lstm(chars):
+    chars.train()
+    chars([Sentence(["Hello", "world"])]).pow(2).sum().backward()
+    assert chars.char_rnn.weight_ih_l0.grad is not None
+    assert torch.count_nonzero(chars.char_rnn.weight_ih_l0_reverse.grad) > 0
+    assert torch.count_nonzero(chars.char_embedding.weight.grad[0]) == 0  # padding row
+
+
+def test_empty_tokens_and_empty_sentences(chars):
+    out = chars([Sentence([""]), Sentence([])])
+    assert out.shape == (2, 1, 50)
+    assert torch.count_nonzero(out[1]) == 0
+    assert chars([Sentence([])]).shape == (1, 0, 50)
+
+
+def test_config_keeps_the_alphabet(chars):
+    custom = CharacterEmbeddings(char_embedding_dim=4, hidden_size_char=3, alphabet="abc")
+    config = custom.get_config()
+    assert config == {"char_embedding_dim": 4, "hidden_size_char": 3, "alphabet": "abc"}
+    rebuilt = CharacterEmbeddings.from_config(config)
+    rebuilt.load_state_dict(custom.state_dict())
+    sentence = [Sentence(["abc", "cab", "xyz"])]
+    assert torch.equal(rebuilt(sentence), custom(sentence))
+    assert rebuilt.embedding_length == 6
+
+
+def test_a_key_collision_falls_back_to_exact_row_deduplication(chars, monkeypatch, fresh):
+    import tagkit_embeddings.character as module
+
+    sentences = [Sentence("the cat and the dog".split()), Sentence(["cat", "bird"])]
+    expected = chars(fresh(sentences))
+    monkeypatch.setattr(module, "_text_key", lambda text: 42)  # every word collides
+    assert torch.allclose(chars(fresh(sentences)), expected, atol=1e-6)
