@@ -15,7 +15,7 @@ since their output changes each step. The trainer, and ``predict``, call
 ``cpu`` (:class:`CPUStorage`)
     Keeps them in CPU memory (moved there if they were computed elsewhere). Extra memory:
     ``tokens x static dimensions x 4 bytes`` (float32) for every sentence seen, e.g. the UD
-    English EWT training set (204,585 tokens) with GloVe 50d is about 41 MB, with 300-d
+    English EWT training set (204,577 tokens) with GloVe 50d is about 41 MB, with 300-d
     fastText about 245 MB, with a frozen 768-d transformer layer about 630 MB. Gain: from the
     second epoch on, static embeddings cost a copy instead of a computation. On a GPU machine
     they travel to the GPU again each batch.
