@@ -211,10 +211,8 @@ class Sentence:
                 words = text.split()
             self._add_words_with_offsets(text, words)
         else:
-            for word in text:
+            for word in text:  # spacing unknown: every token keeps whitespace_after=True
                 self.add_token(word)
-            if self.tokens:
-                self.tokens[-1].whitespace_after = False
 
     def _add_words_with_offsets(self, text: str, words: list[str]) -> None:
         position = 0
