@@ -289,7 +289,9 @@ class Sentence:
         import torch
 
         keys = list(names) if names is not None else sorted(self.embeddings)
-        parts = [self.embeddings[k][index] for k in keys if k in self.embeddings]
+        # Only per-token tensors (len, dim); document vectors live beside them as 1-D tensors.
+        parts = [self.embeddings[k][index] for k in keys
+                 if k in self.embeddings and self.embeddings[k].dim() == 2]
         return torch.cat(parts) if parts else torch.empty(0)
 
     @property

@@ -122,16 +122,18 @@ class DocumentEmbeddings(Embeddings):
         raise NotImplementedError
 
     def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
-        if self.is_static and sentences and all(DOCUMENT_KEY in s.embeddings for s in sentences):
-            return torch.stack([s.embeddings[DOCUMENT_KEY] for s in sentences]).to(self.device)
+        if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
+            return torch.stack([s.embeddings[self.name] for s in sentences]).to(self.device)
         batch = self._embed_batch(sentences)
         if self.is_static:
             self.store(sentences, batch.detach())
         return batch
 
     def store(self, sentences: Sequence[Sentence], batch: torch.Tensor) -> None:
+        # Under its own name (so two document embeddings never mix) and as the sentence's
+        # ``embedding``.
         for i, sentence in enumerate(sentences):
-            sentence.embeddings[DOCUMENT_KEY] = batch[i]
+            sentence.embeddings[self.name] = sentence.embeddings[DOCUMENT_KEY] = batch[i]
 
 
 class StackedEmbeddings(TokenEmbeddings):

@@ -1,4 +1,4 @@
-"""The tagger's building blocks besides the CRF: a padding-safe bidirectional RNN and dropouts.
+"""A padding-safe bidirectional RNN for the tagger.
 
 Why not ``nn.LSTM(bidirectional=True)`` over packed sequences, as Flair does: packing costs
 about 30% of an epoch on CPU (measured on UD English batches), and running a bidirectional RNN
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BiRNN", "WordDropout", "LockedDropout", "reverse_within_length"]
+__all__ = ["BiRNN", "reverse_within_length"]
 
 
 def reverse_within_length(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
@@ -66,31 +66,3 @@ class BiRNN(nn.Module):
         if index is None:  # every row is full length: a plain flip
             return tensor.flip(1)
         return tensor.gather(1, index.unsqueeze(2).expand(-1, -1, tensor.shape[2]))
-
-
-class WordDropout(nn.Module):
-    """Zero whole word vectors with probability ``p`` (the same mask for all dimensions)."""
-
-    def __init__(self, p: float = 0.05) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or not self.p:
-            return x
-        keep = torch.empty(x.shape[0], x.shape[1], 1, device=x.device).bernoulli_(1 - self.p)
-        return x * keep
-
-
-class LockedDropout(nn.Module):
-    """Variational dropout: one mask per sequence, shared by all its time steps."""
-
-    def __init__(self, p: float = 0.5) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or not self.p:
-            return x
-        mask = torch.empty(x.shape[0], 1, x.shape[2], device=x.device).bernoulli_(1 - self.p)
-        return x * mask / (1 - self.p)

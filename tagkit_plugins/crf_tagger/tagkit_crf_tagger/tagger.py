@@ -20,10 +20,11 @@ from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings
 from tagkit_core.evaluation import sequence_labelling_result
 from tagkit_core.model import Model, Result
+from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.persistence import build_component, component_spec
 from tagkit_core.storage import StorageMode, get_storage_mode
 from tagkit_crf_tagger.crf import CRF
-from tagkit_crf_tagger.layers import BiRNN, LockedDropout, WordDropout
+from tagkit_crf_tagger.layers import BiRNN
 
 __all__ = ["SequenceTagger"]
 

@@ -23,7 +23,7 @@ from torch import nn
 
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import DocumentEmbeddings, StackedEmbeddings, TokenEmbeddings
-from tagkit_embeddings.dropout import LockedDropout, WordDropout
+from tagkit_core.nn import LockedDropout, WordDropout
 
 __all__ = ["DocumentRNNEmbeddings", "DocumentPoolEmbeddings"]
 

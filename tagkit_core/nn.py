@@ -1,4 +1,4 @@
-"""The two sequence dropouts Flair's document RNN uses, on ``(batch, length, dim)`` tensors.
+"""Sequence dropouts shared by models and embeddings, on ``(batch, length, dim)`` tensors.
 
 Plain dropout drops single numbers; these drop structure, which regularises a sequence model
 better: :class:`WordDropout` drops whole words (every dimension of a token), and
