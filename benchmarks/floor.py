@@ -1,0 +1,78 @@
+"""The floor: a bare torch BiLSTM (50 -> 2x256) + linear layer, forward, backward and SGD step.
+
+No CRF, no embedding lookup, no Python objects: random inputs shaped like the real UD English
+EWT train batches, made by tagkit's own batcher (length-bucketed, as the trainer makes them) and,
+for reference, plain shuffled batches. Prints one JSON object (the last line of output).
+"""
+
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+from tagkit_core.trainer.batching import make_batches
+
+
+def read_lengths(path: str) -> list[int]:
+    lengths, current = [], 0
+    for line in open(path, encoding="utf-8"):
+        if not line.strip():
+            if current:
+                lengths.append(current)
+            current = 0
+        elif line[0] != "#" and "-" not in line.split("\t", 1)[0] and \
+                "." not in line.split("\t", 1)[0]:
+            current += 1
+    if current:
+        lengths.append(current)
+    return lengths
+
+
+def run(batches: list[list[int]], train: bool) -> float:
+    torch.manual_seed(0)
+    lstm = nn.LSTM(50, 256, bidirectional=True, batch_first=True)
+    linear = nn.Linear(512, 18)
+    params = list(lstm.parameters()) + list(linear.parameters())
+    optimizer = torch.optim.SGD(params, lr=0.1)
+    started = time.perf_counter()
+    for lengths in batches:
+        x = torch.randn(len(lengths), max(lengths), 50)
+        if train:
+            optimizer.zero_grad()
+            out = linear(lstm(x)[0])
+            out.sum().backward()
+            optimizer.step()
+        else:
+            with torch.no_grad():
+                linear(lstm(x)[0])
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--train-file", required=True)
+    parser.add_argument("--test-file", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    lengths = read_lengths(args.train_file)
+    test_lengths = sorted(read_lengths(args.test_file), reverse=True)
+    tokens = sum(lengths)
+    results = {}
+    for name, bucketing in (("bucketed", True), ("shuffled", False)):
+        batches = make_batches(lengths, lengths, 32, shuffle=True, bucketing=bucketing, seed=1,
+                               epoch=1)
+        padded = sum(len(b) * max(b) for b in batches) / tokens
+        seconds = run(batches, train=True)
+        results[name] = {"epoch_seconds": seconds, "train_tokens_per_second": tokens / seconds,
+                         "padding_ratio": padded}
+    test_batches = [test_lengths[i:i + 32] for i in range(0, len(test_lengths), 32)]
+    seconds = run(test_batches, train=False)
+    results["predict_tokens_per_second"] = sum(test_lengths) / seconds
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

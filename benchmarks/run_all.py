@@ -1,0 +1,133 @@
+"""Side-by-side benchmark: tagkit vs Flair 0.15.1 on UD English EWT POS, plus the bare-LSTM floor.
+
+Each system runs in its own process (tagkit in this interpreter's environment, Flair in the
+environment built by ../shared/flair-reference/setup.sh), on the same data, GloVe vectors and
+hyper-parameters. Prints a table and the ratios the issue sets as targets, and writes
+results.json and results.md into --out.
+
+    python benchmarks/run_all.py --epochs 1 --out bench-out
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SHARED = REPO.parent / "shared"
+
+
+def run_json(command: list[str], env: dict[str, str], log: Path) -> dict:
+    print("$", " ".join(command), flush=True)
+    started = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as handle:
+        subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=True)
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.startswith("{")]
+    result = json.loads(lines[-1])
+    result["wall_seconds"] = time.perf_counter() - started
+    return result
+
+
+def ensure_flair(flair_dir: Path) -> Path:
+    python = flair_dir / "venv" / "bin" / "python"
+    if not (python.exists() and (flair_dir / "glove.gensim").exists()):
+        subprocess.run(["bash", str(SHARED / "flair-reference" / "setup.sh"), str(flair_dir)],
+                       check=True)
+    return python
+
+
+def median_epoch(result: dict) -> float:
+    return statistics.median(result["epoch_seconds"])
+
+
+def table(rows: list[tuple[str, dict]], floor: dict) -> str:
+    lines = ["| run | epochs | s/epoch (median) | test accuracy | predict tokens/s | "
+             "predict sents/s | peak RSS MB | model file MB | corpus load s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['epochs']} | {median_epoch(r):.1f} | "
+                     f"{r['test_accuracy']:.4f} | {r['predict_tokens_per_second']:,.0f} | "
+                     f"{r['predict_sentences_per_second']:,.0f} | {r['peak_rss_mb']:,.0f} | "
+                     f"{r['model_file_mb']:.1f} | {r['corpus_load_seconds']:.1f} |")
+    b, s = floor["bucketed"], floor["shuffled"]
+    lines += ["", "Floor (bare torch BiLSTM 50->2x256 + linear, forward+backward+SGD, "
+              "no CRF, no lookup):", "",
+              "| batches | padding | s/epoch | train tokens/s |", "|---|---|---|---|",
+              f"| tagkit's length-bucketed | {b['padding_ratio']:.2f} | {b['epoch_seconds']:.1f} "
+              f"| {b['train_tokens_per_second']:,.0f} |",
+              f"| plain shuffled | {s['padding_ratio']:.2f} | {s['epoch_seconds']:.1f} | "
+              f"{s['train_tokens_per_second']:,.0f} |",
+              f"| predict (forward only, length-sorted) | | | "
+              f"{floor['predict_tokens_per_second']:,.0f} |"]
+    return "\n".join(lines)
+
+
+def ratios(pairs: list[tuple[str, dict, dict]], floor: dict) -> str:
+    lines = ["| embeddings | tagkit epoch / Flair epoch (target <= 0.33) | "
+             "tagkit predict / Flair predict (target >= 5) | accuracy tagkit - Flair | "
+             "tagkit epoch / floor epoch (target <= 2, glove) |", "|---|---|---|---|---|"]
+    for name, ours, theirs in pairs:
+        lines.append(
+            f"| {name} | {median_epoch(ours) / median_epoch(theirs):.3f} | "
+            f"{ours['predict_tokens_per_second'] / theirs['predict_tokens_per_second']:.1f} | "
+            f"{ours['test_accuracy'] - theirs['test_accuracy']:+.4f} | "
+            f"{median_epoch(ours) / floor['bucketed']['epoch_seconds']:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=1, help="epochs of the glove-only runs")
+    parser.add_argument("--char-epochs", type=int, default=1, help="epochs of glove+chars runs")
+    parser.add_argument("--out", default=str(REPO / "bench-out"))
+    parser.add_argument("--flair-dir", default=os.environ.get("TAGKIT_FLAIR_DIR",
+                                                              str(REPO / ".nox" / "flair-ref")))
+    parser.add_argument("--skip-flair", action="store_true")
+    parser.add_argument("--skip-chars", action="store_true")
+    args = parser.parse_args()
+    out = Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("TAGKIT_DATASETS_MIRROR", str(SHARED / "datasets"))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    ewt = Path(env["TAGKIT_DATASETS_MIRROR"]) / "ud_english_ewt"
+
+    results: dict[str, dict] = {}
+    results["floor"] = run_json([sys.executable, str(HERE / "floor.py"), "--train-file",
+                                 str(ewt / "en_ewt-ud-train.conllu"), "--test-file",
+                                 str(ewt / "en_ewt-ud-test.conllu")], env, out / "floor.log")
+    variants = [("glove", [], args.epochs)]
+    if not args.skip_chars:
+        variants.append(("glove+chars", ["--chars"], args.char_epochs))
+    flair_python = None if args.skip_flair else ensure_flair(Path(args.flair_dir))
+    for name, flags, epochs in variants:
+        results[f"tagkit {name}"] = run_json(
+            [sys.executable, str(HERE / "tagkit_pos.py"), "--epochs", str(epochs),
+             "--out", str(out / f"tagkit-{name}"), *flags], env, out / f"tagkit-{name}.log")
+        if flair_python:
+            flair_env = dict(env, FLAIR_CACHE_ROOT=str(Path(args.flair_dir) / "flaircache"))
+            results[f"flair {name}"] = run_json(
+                [str(flair_python), str(HERE / "flair_pos.py"), "--epochs", str(epochs),
+                 "--glove", str(Path(args.flair_dir) / "glove.gensim"),
+                 "--out", str(out / f"flair-{name}"), *flags], flair_env,
+                out / f"flair-{name}.log")
+    rows = [(k, v) for k, v in results.items() if k != "floor"]
+    report = table(rows, results["floor"])
+    pairs = [(name, results[f"tagkit {name}"], results[f"flair {name}"])
+             for name, _, _ in variants if f"flair {name}" in results]
+    if pairs:
+        report += "\n\nRatios:\n\n" + ratios(pairs, results["floor"])
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    (out / "results.md").write_text(report + "\n")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

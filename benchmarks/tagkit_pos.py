@@ -1,0 +1,72 @@
+"""tagkit side of the POS benchmark: the same task and hyper-parameters as flair_pos.py.
+
+UD English EWT (full), label type upos, SequenceTagger(hidden_size=256, use_crf=True) over
+GloVe 6B 50d (+ CharacterEmbeddings), SGD lr 0.1, batch 32, seed 1, storage mode cpu.
+Prints one JSON object (the last line of output).
+"""
+
+import argparse
+import json
+import os
+import resource
+import time
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--chars", action="store_true")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--no-bucketing", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    from tagkit_core import set_seed
+    from tagkit_core.embeddings import StackedEmbeddings
+    from tagkit_core.trainer import ModelTrainer
+    from tagkit_crf_tagger import SequenceTagger
+    from tagkit_datasets import UD_ENGLISH
+    from tagkit_embeddings import CharacterEmbeddings, WordEmbeddings
+
+    set_seed(1)
+    started = time.perf_counter()
+    corpus = UD_ENGLISH()
+    load_seconds = time.perf_counter() - started
+    dictionary = corpus.make_tag_dictionary("upos")
+    embeddings = [WordEmbeddings("glove")] + ([CharacterEmbeddings()] if args.chars else [])
+    tagger = SequenceTagger(hidden_size=256, embeddings=StackedEmbeddings(embeddings),
+                            tag_dictionary=dictionary, tag_type="upos", use_crf=True)
+    trainer = ModelTrainer(tagger, corpus)
+    epoch_seconds = []
+
+    class RecordEpochs:
+        from tagkit_core.hookspecs import hookimpl
+
+        @hookimpl
+        def on_epoch_end(self, trainer, epoch, metrics):
+            epoch_seconds.append(metrics.seconds)
+
+    trainer.plugins.append(RecordEpochs())
+    result = trainer.train(args.out, learning_rate=0.1, mini_batch_size=32,
+                           max_epochs=args.epochs, length_bucketing=not args.no_bucketing)
+    test = corpus.test
+    tokens = sum(len(s) for s in test)
+    started = time.perf_counter()
+    tagger.predict(test, mini_batch_size=32)
+    predict_seconds = time.perf_counter() - started
+    print(json.dumps({
+        "system": "tagkit", "epochs": args.epochs, "chars": args.chars,
+        "epoch_seconds": epoch_seconds, "test_accuracy": result["test_score"],
+        "predict_tokens_per_second": tokens / predict_seconds,
+        "predict_sentences_per_second": len(test) / predict_seconds,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "model_file_mb": os.path.getsize(os.path.join(args.out, "final-model.pt")) / 2**20,
+        "corpus_load_seconds": load_seconds,
+    }))
+
+
+if __name__ == "__main__":
+    main()

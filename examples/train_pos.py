@@ -1,0 +1,67 @@
+"""The tutorial's part-of-speech example with tagkit: train on 10% of UD English, tag a sentence.
+
+This is the code of Flair's "Training a Sequence Labeling Model" with tagkit imports. It reads
+UD English EWT from TAGKIT_DATASETS_MIRROR (nox's demo session points it at ../shared/datasets;
+without it the loader downloads into TAGKIT_CACHE_DIR). TAGKIT_DEMO_EPOCHS sets the number of
+epochs (default 10; the tutorial uses 150).
+"""
+
+import os
+
+from tagkit_core.corpus import Corpus
+from tagkit_core.data import Sentence
+from tagkit_core.embeddings import StackedEmbeddings
+from tagkit_datasets import UD_ENGLISH
+from tagkit_embeddings import WordEmbeddings
+
+# 1. get the corpus
+corpus: Corpus = UD_ENGLISH().downsample(0.1)
+print(corpus)
+
+# 2. what tag do we want to predict?
+tag_type = "pos"
+
+# 3. make the tag dictionary from the corpus
+tag_dictionary = corpus.make_tag_dictionary(tag_type=tag_type)
+print(tag_dictionary)
+
+# 4. initialize embeddings
+embedding_types = [
+    WordEmbeddings("glove"),
+    # comment in this line to use character embeddings
+    # CharacterEmbeddings(),
+]
+
+embeddings: StackedEmbeddings = StackedEmbeddings(embeddings=embedding_types)
+
+# 5. initialize sequence tagger
+from tagkit_crf_tagger import SequenceTagger  # noqa: E402
+
+tagger: SequenceTagger = SequenceTagger(hidden_size=256,
+                                        embeddings=embeddings,
+                                        tag_dictionary=tag_dictionary,
+                                        tag_type=tag_type,
+                                        use_crf=True)
+
+# 6. initialize trainer
+from tagkit_core.trainer import ModelTrainer  # noqa: E402
+
+trainer: ModelTrainer = ModelTrainer(tagger, corpus)
+
+# 7. start training
+base_path = os.environ.get("TAGKIT_DEMO_OUTPUT", "resources/taggers/example-pos")
+trainer.train(base_path,
+              learning_rate=0.1,
+              mini_batch_size=32,
+              max_epochs=int(os.environ.get("TAGKIT_DEMO_EPOCHS", "10")))
+
+# load the model you trained
+model = SequenceTagger.load(os.path.join(base_path, "final-model.pt"))
+
+# create example sentence
+sentence = Sentence("I love Berlin")
+
+# predict tags and print
+model.predict(sentence)
+
+print(sentence.to_tagged_string())
