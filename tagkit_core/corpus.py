@@ -1,4 +1,4 @@
-"""Corpus (train/dev/test splits of sentences) and MultiCorpus (several corpora trained together)."""
+"""Corpus (train, dev and test splits of sentences) and MultiCorpus (corpora trained together)."""
 
 from __future__ import annotations
 
@@ -127,7 +127,8 @@ class Corpus:
             label.value for s in self.train for label in s._labels.get(label_type, ())
         )
         if not counts:
-            raise ValueError(f"no train sentence of corpus {self.name!r} has a {label_type!r} label")
+            raise ValueError(
+                f"no train sentence of corpus {self.name!r} has a {label_type!r} label")
         dictionary = Dictionary(add_unk=add_unk)
         for value, count in counts.most_common():
             if count >= min_count:

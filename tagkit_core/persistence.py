@@ -63,7 +63,7 @@ def build_component(kind: str, spec: dict[str, Any]) -> Any:
 
 
 def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename over ``path``: readers see the old or new file, whole."""
+    """Call ``write(tmp_path)``, then rename it over ``path``: readers see the old or new file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

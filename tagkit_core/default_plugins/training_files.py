@@ -36,7 +36,7 @@ def on_train_start(trainer, base_path: Path) -> None:
     _runs[id(trainer)] = {"handler": handler, "base_path": base_path, "resumed": resumed,
                           "indices": {}}
     logger.info("%s training %s on %s (%d train / %d dev / %d test sentences)",
-                "resuming after epoch %d:" % trainer.epoch if resumed else "start:",
+                f"resuming after epoch {trainer.epoch}:" if resumed else "start:",
                 type(trainer.model).__name__, trainer.corpus.name, len(trainer.corpus.train),
                 len(trainer.corpus.dev), len(trainer.corpus.test))
     logger.info("options: %s", trainer.config.to_json())

@@ -232,7 +232,8 @@ class ModelTrainer:
                      base_path: Path) -> None:
         config = self.config
         if has_dev:
-            result = self.model.evaluate(self.corpus.dev, mini_batch_size=config.eval_mini_batch_size,
+            result = self.model.evaluate(self.corpus.dev,
+                                         mini_batch_size=config.eval_mini_batch_size,
                                          embedding_storage_mode=storage)
             metrics.dev_score, metrics.dev_loss = result.main_score, result.scores.get("loss")
             metrics.dev_scores = dict(result.scores)

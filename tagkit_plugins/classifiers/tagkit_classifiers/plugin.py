@@ -1,1 +1,1 @@
-"""Entry point of the tagkit-classifiers plugin: implements no hook yet (see the package docstring)."""
+"""Entry point of the tagkit-classifiers plugin: implements no hook yet (see the package doc)."""

@@ -1,4 +1,4 @@
-"""tagkit-crf-tagger: the BiLSTM-CRF SequenceTagger (``from tagkit_crf_tagger import SequenceTagger``)."""
+"""tagkit-crf-tagger: the BiLSTM-CRF tagger (``from tagkit_crf_tagger import SequenceTagger``)."""
 
 from tagkit_crf_tagger.tagger import SequenceTagger
 

@@ -22,7 +22,6 @@ from os import PathLike
 from typing import Callable
 
 from tagkit_core.data import Sentence
-
 from tagkit_datasets.errors import DatasetFormatError
 from tagkit_datasets.textfile import gc_paused, read_lines
 

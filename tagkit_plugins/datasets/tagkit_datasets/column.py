@@ -20,7 +20,6 @@ from os import PathLike
 from typing import Mapping
 
 from tagkit_core.data import Sentence
-
 from tagkit_datasets.errors import DatasetFormatError
 from tagkit_datasets.textfile import gc_paused, read_lines
 

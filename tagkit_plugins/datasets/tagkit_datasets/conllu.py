@@ -27,7 +27,6 @@ from __future__ import annotations
 from os import PathLike
 
 from tagkit_core.data import Sentence
-
 from tagkit_datasets.errors import DatasetFormatError
 from tagkit_datasets.textfile import gc_paused, read_lines
 

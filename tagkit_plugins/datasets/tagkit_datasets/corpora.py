@@ -22,7 +22,6 @@ from typing import Callable, Mapping
 
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
-
 from tagkit_datasets.classification import Tokenizer, read_classification_file
 from tagkit_datasets.column import read_column_file
 from tagkit_datasets.conllu import read_conllu

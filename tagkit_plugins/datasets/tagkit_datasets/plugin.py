@@ -8,7 +8,6 @@ standard library, so listing plugins stays cheap.
 from __future__ import annotations
 
 from tagkit_core.hookspecs import Register, hookimpl
-
 from tagkit_datasets.corpora import ClassificationCorpus, ColumnCorpus, UniversalDependenciesCorpus
 from tagkit_datasets.loaders import TREC_6, TREC_50, UD_ENGLISH, UD_GERMAN, WNUT_17
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tagkit_core.corpus import Corpus
-
 from tagkit_datasets import (
     TREC_6,
     TREC_50,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import importlib.metadata
 
-from tagkit_core.registry import Registry
-
 import tagkit_datasets
+from tagkit_core.registry import Registry
 
 EXPECTED = {"ud_english", "ud_german", "trec_6", "trec_50", "wnut_17",
             "universal_dependencies", "column", "classification"}

@@ -1,4 +1,4 @@
-"""tagkit plugin package for TransformerEmbeddings / TransformerDocumentEmbeddings (text classification with transformers).
+"""tagkit plugin package for TransformerEmbeddings and TransformerDocumentEmbeddings.
 
 The components arrive with their own issue; until then the plugin is installed, discovered
 through the ``tagkit`` entry-point group and registers nothing.
