@@ -26,6 +26,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     import flair
+    from flair.data import Sentence
     from flair.datasets import UD_ENGLISH
     from flair.embeddings import CharacterEmbeddings, StackedEmbeddings, WordEmbeddings
     from flair.models import SequenceTagger
@@ -47,7 +48,9 @@ def main() -> None:
         times = re.findall(r"time \(sec\): ([0-9.]+)", block)
         if times:
             epoch_seconds.append(float(times[-1]))
-    test = corpus.test
+    # Prediction on new text: fresh Sentence objects built from the test words, so nothing the
+    # final evaluation computed or stored on the corpus's sentences is reused.
+    test = [Sentence([token.text for token in sentence]) for sentence in corpus.test]
     tokens = sum(len(s) for s in test)
     started = time.perf_counter()
     tagger.predict(test, mini_batch_size=32)

@@ -25,6 +25,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from tagkit_core import set_seed
+    from tagkit_core.data import Sentence
     from tagkit_core.embeddings import StackedEmbeddings
     from tagkit_core.trainer import ModelTrainer
     from tagkit_crf_tagger import SequenceTagger
@@ -52,7 +53,9 @@ def main() -> None:
     trainer.plugins.append(RecordEpochs())
     result = trainer.train(args.out, learning_rate=0.1, mini_batch_size=32,
                            max_epochs=args.epochs, length_bucketing=not args.no_bucketing)
-    test = corpus.test
+    # Prediction on new text: fresh Sentence objects built from the test words, so nothing the
+    # final evaluation computed or stored on the corpus's sentences is reused.
+    test = [Sentence([token.text for token in sentence]) for sentence in corpus.test]
     tokens = sum(len(s) for s in test)
     started = time.perf_counter()
     tagger.predict(test, mini_batch_size=32)

@@ -77,3 +77,9 @@ def toy_corpus() -> Corpus:
 def toy_embeddings() -> ToyEmbeddings:
     torch.manual_seed(0)
     return ToyEmbeddings(VOCAB)
+
+
+@pytest.fixture
+def toy_embeddings_cls() -> type[ToyEmbeddings]:
+    """The class itself, for tests that build several instances or their own vocabulary."""
+    return ToyEmbeddings

@@ -121,3 +121,37 @@ def test_checkpoint_files_are_replaced_atomically(toy_corpus, toy_embeddings, tm
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     weights = (tmp_path / "weights.txt").read_text().splitlines()
     assert {line.split("\t")[0] for line in weights} == {"1", "2"}
+
+
+def test_chunked_batches_give_the_same_training_as_whole_batches(toy_corpus, tmp_path,
+                                                                 toy_embeddings_cls):
+    weights = []
+    vocab = sorted({t.text for s in toy_corpus.train for t in s})
+    for chunk_size in (None, 3):
+        torch.manual_seed(0)
+        tagger = SequenceTagger(8, toy_embeddings_cls(vocab), toy_corpus.make_tag_dictionary("pos"),
+                                "pos", word_dropout=0.0, locked_dropout=0.0)
+        ModelTrainer(tagger, toy_corpus).train(tmp_path / str(chunk_size), max_epochs=2,
+                                               mini_batch_size=8, mini_batch_chunk_size=chunk_size,
+                                               show_progress=False)
+        weights.append(tagger.linear.weight.detach().clone())
+    assert torch.allclose(weights[0], weights[1], atol=1e-5)
+
+
+def test_train_with_dev_uses_dev_sentences_and_writes_no_best_model(toy_corpus, toy_embeddings,
+                                                                    tmp_path):
+    seen = []
+    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    real_loss = tagger.forward_loss
+
+    def counting(sentences):
+        seen.extend(id(s) for s in sentences)
+        return real_loss(sentences)
+
+    tagger.forward_loss = counting
+    result = ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=1, train_with_dev=True,
+                                                    show_progress=False)
+    assert {id(s) for s in toy_corpus.dev} <= set(seen)
+    assert len(seen) == len(toy_corpus.train) + len(toy_corpus.dev)
+    assert result["dev_score_history"] == [None]
+    assert not (tmp_path / "best-model.pt").exists()
