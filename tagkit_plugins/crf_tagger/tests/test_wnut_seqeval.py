@@ -47,7 +47,8 @@ def test_span_f1_on_wnut17_predictions_matches_seqeval(tmp_path, toy_embeddings_
     torch.manual_seed(0)
     tagger = SequenceTagger(32, toy_embeddings_cls(vocab, dim=16),
                             corpus.make_tag_dictionary("ner"), "ner", locked_dropout=0.0)
-    ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=15, learning_rate=0.5, save_final_model=False,
+    ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=15, learning_rate=0.5,
+                                       save_final_model=False,
                                        show_progress=False)
     tagger.predict(test, label_name="predicted")
     gold = [[t.get_tag("ner") for t in s] for s in test]
