@@ -26,6 +26,7 @@ import torch
 
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
+from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model
 from tagkit_core.storage import get_storage_mode
 from tagkit_core.trainer.batching import chunk, make_batches
@@ -104,7 +105,8 @@ class ModelTrainer:
             registry.pm.register(plugin)
         console = _console_handler()
         try:
-            return self._train(base_path, config, registry.pm.hook)
+            with existing_objects_frozen():
+                return self._train(base_path, config, registry.pm.hook)
         finally:
             for plugin in added:
                 registry.pm.unregister(plugin)

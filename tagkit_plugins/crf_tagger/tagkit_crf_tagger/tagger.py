@@ -19,6 +19,7 @@ from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings
 from tagkit_core.evaluation import sequence_labelling_result
+from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
 from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.persistence import build_component, component_spec
@@ -145,7 +146,7 @@ class SequenceTagger(Model):
 
             batches = tqdm(batches, desc="predicting", unit="batch")
         try:
-            with torch.no_grad():
+            with torch.no_grad(), existing_objects_frozen():
                 for batch in batches:
                     scores, lengths, mask = self._features(batch)
                     if return_loss:
