@@ -21,6 +21,8 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-bucketing", action="store_true")
+    parser.add_argument("--locked-dropout", type=float, default=0.5,
+                        help="the tagger's locked dropout (Flair's default 0.5)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -39,7 +41,8 @@ def main() -> None:
     dictionary = corpus.make_tag_dictionary("upos")
     embeddings = [WordEmbeddings("glove")] + ([CharacterEmbeddings()] if args.chars else [])
     tagger = SequenceTagger(hidden_size=256, embeddings=StackedEmbeddings(embeddings),
-                            tag_dictionary=dictionary, tag_type="upos", use_crf=True)
+                            tag_dictionary=dictionary, tag_type="upos", use_crf=True,
+                            locked_dropout=args.locked_dropout)
     trainer = ModelTrainer(tagger, corpus)
     epoch_seconds = []
 
