@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["WordDropout", "LockedDropout"]
+__all__ = ["WordDropout", "LockedDropout", "reverse_within_length"]
 
 
 class WordDropout(nn.Module):
@@ -46,3 +46,13 @@ class LockedDropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+def reverse_within_length(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """Index ``(batch, max_len)`` that reverses each row's first ``length`` positions.
+
+    Positions past a row's length map to themselves; applying the index twice is the identity.
+    """
+    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
+    reversed_ = lengths.unsqueeze(1) - 1 - positions
+    return torch.where(reversed_ >= 0, reversed_, positions)

@@ -13,17 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["BiRNN", "reverse_within_length"]
+from tagkit_core.nn import reverse_within_length
 
-
-def reverse_within_length(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """Index ``(batch, max_len)`` that reverses each row's first ``length`` positions.
-
-    Positions past a row's length map to themselves; applying the index twice is the identity.
-    """
-    positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
-    reversed_ = lengths.unsqueeze(1) - 1 - positions
-    return torch.where(reversed_ >= 0, reversed_, positions)
+__all__ = ["BiRNN"]
 
 
 class BiRNN(nn.Module):

@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from tagkit_core.nn import reverse_within_length
 from tagkit_crf_tagger.crf import CRF
-from tagkit_crf_tagger.layers import BiRNN, reverse_within_length
+from tagkit_crf_tagger.layers import BiRNN
 
 
 def _crf_and_batch(num_tags=4, lengths=(5, 3, 1)):

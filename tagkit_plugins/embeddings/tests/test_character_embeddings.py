@@ -45,13 +45,13 @@ def test_batch_equals_the_per_word_reference(chars, ewt_sentences):
 
 def test_repeated_words_share_one_computation(chars, monkeypatch):
     seen = []
-    original = chars.char_rnn.forward
+    original = chars._final_states
 
-    def spy(packed, *args):
-        seen.append(int(packed.batch_sizes[0]))
-        return original(packed, *args)
+    def spy(embedded, counts):
+        seen.append(int(embedded.shape[0]))
+        return original(embedded, counts)
 
-    monkeypatch.setattr(chars.char_rnn, "forward", spy)
+    monkeypatch.setattr(chars, "_final_states", spy)
     chars([Sentence("the cat and the dog and the bird".split()), Sentence(["the", "cat"])])
     assert seen == [5]  # one LSTM call, over the, cat, and, dog, bird
 
