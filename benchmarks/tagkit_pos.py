@@ -6,12 +6,10 @@ Prints one JSON object (the last line of output).
 """
 
 import argparse
-import json
-import os
-import resource
 import time
 
 import torch
+from pos_report import report
 
 
 def main() -> None:
@@ -56,23 +54,8 @@ def main() -> None:
     trainer.plugins.append(RecordEpochs())
     result = trainer.train(args.out, learning_rate=0.1, mini_batch_size=32,
                            max_epochs=args.epochs, length_bucketing=not args.no_bucketing)
-    # Prediction on new text: fresh Sentence objects built from the test words, so nothing the
-    # final evaluation computed or stored on the corpus's sentences is reused.
-    test = [Sentence([token.text for token in sentence]) for sentence in corpus.test]
-    tokens = sum(len(s) for s in test)
-    started = time.perf_counter()
-    tagger.predict(test, mini_batch_size=32)
-    predict_seconds = time.perf_counter() - started
-    print(json.dumps({
-        "system": "tagkit", "epochs": args.epochs, "chars": args.chars,
-        "epoch_seconds": epoch_seconds, "test_accuracy": result["test_score"],
-        "predict_tokens_per_second": tokens / predict_seconds,
-        "predict_sentences_per_second": len(test) / predict_seconds,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "model_file_mb": os.path.getsize(os.path.join(args.out, "final-model.pt")) / 2**20,
-        "corpus_load_seconds": load_seconds,
-    }))
-
+    report("tagkit", args, tagger, corpus, Sentence, epoch_seconds, result["test_score"],
+           load_seconds)
 
 if __name__ == "__main__":
     main()
