@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("--chars", action="store_true")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -31,7 +32,7 @@ def main() -> None:
     from flair.models import SequenceTagger
     from flair.trainers import ModelTrainer
 
-    flair.set_seed(1)
+    flair.set_seed(args.seed)
     started = time.perf_counter()
     corpus = UD_ENGLISH()
     load_seconds = time.perf_counter() - started

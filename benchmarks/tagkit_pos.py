@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("--chars", action="store_true")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-bucketing", action="store_true")
     parser.add_argument("--locked-dropout", type=float, default=0.5,
                         help="the tagger's locked dropout (Flair's default 0.5)")
@@ -32,7 +33,7 @@ def main() -> None:
     from tagkit_datasets import UD_ENGLISH
     from tagkit_embeddings import CharacterEmbeddings, WordEmbeddings
 
-    set_seed(1)
+    set_seed(args.seed)
     started = time.perf_counter()
     corpus = UD_ENGLISH()
     load_seconds = time.perf_counter() - started
@@ -53,7 +54,8 @@ def main() -> None:
 
     trainer.plugins.append(RecordEpochs())
     result = trainer.train(args.out, learning_rate=0.1, mini_batch_size=32,
-                           max_epochs=args.epochs, length_bucketing=not args.no_bucketing)
+                           max_epochs=args.epochs, length_bucketing=not args.no_bucketing,
+                           seed=args.seed)
     report("tagkit", args, tagger, corpus, Sentence, epoch_seconds, result["test_score"],
            load_seconds)
 
