@@ -6,16 +6,14 @@ on first use: ``tagkit_core.data``, ``corpus``, ``embeddings``, ``model``, ``tra
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
 from tagkit_core.hookspecs import hookimpl
+from tagkit_core.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "hookimpl", "load_model", "Sentence", "Token", "Span", "Label",
            "Dictionary", "Corpus", "MultiCorpus", "set_seed"]
 
-_LAZY = {
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "Sentence": "tagkit_core.data",
     "Token": "tagkit_core.data",
     "Span": "tagkit_core.data",
@@ -25,11 +23,4 @@ _LAZY = {
     "MultiCorpus": "tagkit_core.corpus",
     "load_model": "tagkit_core.persistence",
     "set_seed": "tagkit_core.seeding",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tagkit_core' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+})

@@ -6,7 +6,7 @@ under the same names and arguments:
 * :class:`WordEmbeddings` (``word``): pretrained vectors, ``'glove'`` offline, Flair's names,
   or a vector file; the model keeps the whole table so a saved model needs no file.
 * :class:`CharacterEmbeddings` (``character``): a character BiLSTM per word, trained with the
-  model, one packed LSTM pass over the batch's unique words.
+  model, one dense LSTM pass over the batch's unique words.
 * :class:`DocumentRNNEmbeddings` (``document_rnn``) and :class:`DocumentPoolEmbeddings`
   (``document_pool``): sentence vectors for text classifiers.
 
@@ -17,31 +17,15 @@ torch nor gensim until an embedding is actually used.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from tagkit_core.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 __all__ = ["WordEmbeddings", "CharacterEmbeddings", "DocumentRNNEmbeddings",
-           "DocumentPoolEmbeddings", "WordDropout", "LockedDropout", "__version__"]
+           "DocumentPoolEmbeddings", "__version__"]
 
-_LAZY = {
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "WordEmbeddings": "tagkit_embeddings.word",
     "CharacterEmbeddings": "tagkit_embeddings.character",
     "DocumentRNNEmbeddings": "tagkit_embeddings.document",
     "DocumentPoolEmbeddings": "tagkit_embeddings.document",
-    "WordDropout": "tagkit_embeddings.dropout",
-    "LockedDropout": "tagkit_embeddings.dropout",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tagkit_embeddings' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+})

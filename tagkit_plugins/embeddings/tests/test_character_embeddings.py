@@ -1,4 +1,4 @@
-"""CharacterEmbeddings: one packed BiLSTM pass over a batch's unique words, same answers."""
+"""CharacterEmbeddings: one BiLSTM pass over a batch's unique words, same answers."""
 
 from __future__ import annotations
 

@@ -8,16 +8,10 @@ on first access, so importing the package does not import torch.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from tagkit_core.lazy import lazy_attributes
 
 __version__ = "0.1.0"
 __all__ = ["NoStorage", "CPUStorage", "GPUStorage", "__version__"]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in ("NoStorage", "CPUStorage", "GPUStorage"):
-        raise AttributeError(f"module 'tagkit_storage' has no attribute {name!r}")
-    value = getattr(import_module("tagkit_storage.modes"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
+    name: "tagkit_storage.modes" for name in ("NoStorage", "CPUStorage", "GPUStorage")})
