@@ -31,16 +31,10 @@ DOCUMENT_KEY = "__document__"
 
 def pad_stack(tensors: Sequence[torch.Tensor], max_len: int | None = None) -> torch.Tensor:
     """Stack ``(len_i, dim)`` tensors into a zero-padded ``(batch, max_len, dim)`` tensor."""
-    return nn.utils.rnn.pad_sequence(list(tensors), batch_first=True) if max_len is None \
-        else _pad_to(tensors, max_len)
-
-
-def _pad_to(tensors: Sequence[torch.Tensor], max_len: int) -> torch.Tensor:
-    first = tensors[0]
-    out = first.new_zeros(len(tensors), max_len, first.shape[-1])
-    for i, tensor in enumerate(tensors):
-        out[i, : tensor.shape[0]] = tensor
-    return out
+    batch = nn.utils.rnn.pad_sequence(list(tensors), batch_first=True)
+    if max_len is not None and batch.shape[1] < max_len:
+        batch = nn.functional.pad(batch, (0, 0, 0, max_len - batch.shape[1]))
+    return batch
 
 
 class Embeddings(nn.Module):
@@ -103,7 +97,7 @@ class TokenEmbeddings(Embeddings):
         max_len = max((len(s) for s in sentences), default=0)
         if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
             stored = [s.embeddings[self.name] for s in sentences]
-            return _pad_to(stored, max_len).to(self.device, non_blocking=True)
+            return pad_stack(stored, max_len).to(self.device, non_blocking=True)
         batch = self._embed_batch(sentences)
         if self.is_static:
             self.store(sentences, batch.detach())
