@@ -132,9 +132,17 @@ class SequenceTagger(Model):
         sentence's ``cache["<label_name>_distribution"]`` holds, per token, a dict of every
         tag's probability. With ``return_loss`` the summed loss and token count come back.
         """
+        return self._predict(sentences, mini_batch_size, return_probabilities_for_all_classes,
+                             verbose, label_name or self.tag_type, return_loss,
+                             embedding_storage_mode, confidences=True)
+
+    def _predict(self, sentences, mini_batch_size: int, all_classes: bool, verbose: bool,
+                 label_name: str, return_loss: bool, embedding_storage_mode,
+                 confidences: bool) -> tuple[float, int] | None:
+        """``predict``; without ``confidences`` (evaluation) the CRF marginals are skipped and
+        every label's score is 1.0, which saves about a fifth of the time."""
         if isinstance(sentences, Sentence):
             sentences = [sentences]
-        label_name = label_name or self.tag_type
         todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
         storage = get_storage_mode(embedding_storage_mode, self.device)
         was_training = self.training
@@ -155,24 +163,30 @@ class SequenceTagger(Model):
                             loss_sum += self._loss(scores, lengths, mask,
                                                    tags.to(scores.device)).item()
                             count += int(lengths.sum())
-                    self._write_labels(batch, scores, mask, label_name,
-                                       return_probabilities_for_all_classes)
+                    self._write_labels(batch, scores, mask, label_name, all_classes,
+                                       confidences)
                     storage.after_batch(batch)
         finally:
             self.train(was_training)
         return (loss_sum, count) if return_loss else None
 
-    def _write_labels(self, batch, scores, mask, label_name: str, all_classes: bool) -> None:
+    def _write_labels(self, batch, scores, mask, label_name: str, all_classes: bool,
+                      confidences: bool = True) -> None:
+        probabilities = None
         if self.use_crf:
             paths = self.crf.viterbi_decode(scores, mask)
-            probabilities = self.crf.marginals(scores, mask)
+            if confidences or all_classes:
+                probabilities = self.crf.marginals(scores, mask)
         else:
             probabilities = torch.softmax(scores, dim=2)
             paths = probabilities.argmax(dim=2)
-        confidences = probabilities.gather(2, paths.unsqueeze(2)).squeeze(2).tolist()
+        if probabilities is None:
+            rows = [[1.0] * len(sentence) for sentence in batch]
+        else:
+            rows = probabilities.gather(2, paths.unsqueeze(2)).squeeze(2).tolist()
         items = self.tag_dictionary.idx2item
-        for sentence, path, confidence in zip(batch, paths.tolist(), confidences):
-            for token, tag, score in zip(sentence.tokens, path, confidence):
+        for sentence, path, row in zip(batch, paths.tolist(), rows):
+            for token, tag, score in zip(sentence.tokens, path, row):
                 token.add_label(label_name, items[tag], score)
         if all_classes:
             for row, sentence in enumerate(batch):
@@ -186,9 +200,8 @@ class SequenceTagger(Model):
         """Score predictions against gold tags: accuracy, or span F1 for BIO/BIOES tags."""
         gold_label_type = gold_label_type or self.tag_type
         predicted = "__predicted__"
-        loss_sum, count = self.predict(sentences, mini_batch_size=mini_batch_size,
-                                       label_name=predicted, return_loss=True,
-                                       embedding_storage_mode=embedding_storage_mode)
+        loss_sum, count = self._predict(sentences, mini_batch_size, False, False, predicted,
+                                        True, embedding_storage_mode, confidences=False)
         gold, guessed = [], []
         for sentence in sentences:
             if len(sentence):

@@ -97,3 +97,31 @@ def test_birnn_output_does_not_depend_on_batch_composition():
     together = rnn(x, lengths)
     alone = rnn(x[1:2, :3], lengths[1:])
     assert torch.allclose(together[1, :3], alone[0], atol=1e-6)
+
+
+def test_scaled_marginals_equal_log_space_marginals_on_long_sequences():
+    torch.manual_seed(1)
+    crf = CRF(17)
+    with torch.no_grad():
+        crf.transitions.normal_(0, 3)
+    lengths = torch.tensor([120, 57, 1])
+    emissions = torch.randn(3, 120, 17) * 8
+    mask = torch.arange(120)[None] < lengths[:, None]
+    with torch.no_grad():
+        fast = crf._scaled_marginals(emissions, mask)
+        exact = crf.double()._log_space_marginals(emissions.double(), mask)  # float64 reference
+    for b, n in enumerate(lengths.tolist()):
+        # float32 log space drifts by up to about 1e-4 here; the scaled recursion stays closer
+        assert torch.allclose(fast[b, :n].double(), exact[b, :n], atol=1e-6)
+
+
+def test_marginals_fall_back_to_log_space_when_probabilities_underflow():
+    crf, emissions, lengths, mask, _ = _crf_and_batch()
+    with torch.no_grad():
+        crf.transitions[:, 0] = -500.0  # exp() of this underflows to 0 in float32
+        crf.transitions[0, 0] = 500.0
+        emissions[:, :, 0] = -500.0
+    assert not torch.isfinite(crf._scaled_marginals(emissions, mask)).all()
+    marginals = crf.marginals(emissions, mask)
+    assert torch.allclose(marginals, crf._log_space_marginals(emissions, mask))
+    assert torch.isfinite(marginals).all()
