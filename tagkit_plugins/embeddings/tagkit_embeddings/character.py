@@ -5,13 +5,14 @@ a one-layer character BiLSTM, trained with the model. It gives a tagger a view o
 capitals, digits and hyphens, and a vector for words no pretrained table knows.
 
 Why it is fast. This runs every training batch (it is never static), so the batch is embedded
-without a Python loop over tokens:
+with one Python pass over its token texts and none over characters:
 
-* a sentence's character ids are computed once, as one ``(tokens, chars)`` LongTensor (0 is
-  padding), and cached in ``sentence.cache``;
-* a batch concatenates those matrices and keeps only its *unique* words (a 1-D
-  ``torch.unique`` over 64-bit keys of the token texts, also cached per sentence): in a batch
-  of 32 EWT sentences about half the tokens are repeats ("the", ",", ".");
+* a batch keeps only its *unique* words (a dict over the token texts): in a batch of 32 EWT
+  sentences about half the tokens are repeats ("the", ",", ".");
+* a word's character ids are looked up once and kept as a row of an id table on the
+  embedding (bounded, see ``MEMO_CELLS``), so neither later epochs nor new sentences with
+  known words redo them, and the batch's id matrix is one indexing call. Per word rather than
+  per sentence: text seen for the first time at prediction is mostly known words;
 * ONE BiLSTM pass runs over the unique words, on dense right-padded tensors: the backward
   direction reads each word reversed within its own length, so for both directions padding
   comes after the real characters and the state at the last real character is exact (equal
@@ -26,7 +27,7 @@ LSTM's state after the whole word, as in Lample et al.
 
 from __future__ import annotations
 
-import hashlib
+from itertools import chain
 from typing import Any, Sequence
 
 import torch
@@ -46,6 +47,12 @@ DEFAULT_ALPHABET: str = (
     + "".join(chr(c) for c in range(0xA1, 0x100) if chr(c) not in "\xad")
     + "–—‘’‚“”„†‡•…‰′″‹›€™←→↑↓−≈≠≤≥♥★☺"
 )
+
+
+# Cells (words x longest word) of the remembered character ids; past this the memo starts
+# afresh. 25M int32 cells are 100 MB: a million words of up to 25 characters (EWT has 20k
+# distinct words), or fewer when a very long token widens the table.
+MEMO_CELLS = 25_000_000
 
 
 class CharacterEmbeddings(TokenEmbeddings):
@@ -74,47 +81,79 @@ class CharacterEmbeddings(TokenEmbeddings):
         self.char_rnn = nn.LSTM(self.char_embedding_dim, self.hidden_size_char, num_layers=1,
                                 bidirectional=True, batch_first=True)
         self.name = "char"
-        digest = hashlib.sha1(self.alphabet.encode("utf-8")).hexdigest()[:10]
-        self._cache_key = f"{self.name}|char-ids|{digest}"
         self._char_ids = {c: i + 1 for c, i in self.char_dictionary.item2idx.items()}
+        # _memo: word -> row of _id_table (its character ids, 0-padded) and of _id_lengths;
+        # see _char_matrix. Transient: not in the state dict, refilled on use.
+        self.forget_words()
 
     @property
     def embedding_length(self) -> int:
         return 2 * self.hidden_size_char
 
     def sentence_char_ids(self, sentence: Sentence) -> torch.Tensor:
-        """``(tokens, longest token)`` character ids of a sentence, 0-padded, cached on it."""
-        return self._sentence_cache(sentence)[0]
+        """``(tokens, longest token)`` character ids of a sentence, 0-padded (1 is <unk>)."""
+        return self._char_matrix([token.text for token in sentence.tokens])
 
-    def _sentence_cache(self, sentence: Sentence) -> tuple[torch.Tensor, torch.Tensor]:
-        """The sentence's character ids and a 64-bit key per token text, computed once."""
-        cached = sentence.cache.get(self._cache_key)
-        if cached is None:
-            lookup, unk = self._char_ids, 1
-            texts = [token.text for token in sentence.tokens]
-            words = [[lookup.get(c, unk) for c in text] for text in texts]
-            width = max(max((len(w) for w in words), default=0), 1)
-            ids = torch.tensor([w + [0] * (width - len(w)) for w in words],
-                               dtype=torch.long).reshape(len(words), width)
-            keys = torch.tensor([_text_key(text) for text in texts], dtype=torch.long)
-            cached = sentence.cache[self._cache_key] = (ids, keys)
-        return cached
+    def _char_matrix(self, texts: Sequence[str]) -> torch.Tensor:
+        """``(len(texts), longest)`` character ids (dictionary id + 1, 0-padded, width >= 1).
+
+        Every word's ids are made once and kept as a row of one id table, so a batch's matrix
+        is one indexing call; building it from Python lists per batch took a third of the
+        embedding's time outside the LSTM.
+        """
+        missing = [text for text in dict.fromkeys(texts) if text not in self._memo]
+        if missing:
+            self._remember(missing, texts)
+        rows = self._memo
+        index = torch.tensor([rows[text] for text in texts], dtype=torch.long)
+        width = max(int(self._id_lengths[index].max()) if len(texts) else 0, 1)
+        return self._id_table[index, :width].long()
+
+    def forget_words(self) -> None:
+        """Empty the word -> character ids memo (it refills on use)."""
+        self._memo = {}
+        self._id_table = torch.zeros(0, 1, dtype=torch.int32)
+        self._id_lengths = torch.zeros(0, dtype=torch.long)
+
+    def _remember(self, words: list[str], texts: Sequence[str]) -> None:
+        lookup = self._char_ids
+        lists = [[lookup.get(c, 1) for c in word] for word in words]
+        size = len(self._memo)
+        width = max(self._id_table.shape[1], max(len(ids) for ids in lists))
+        if (size + len(words)) * width > MEMO_CELLS:  # start afresh with this batch's words
+            self.forget_words()
+            words = list(dict.fromkeys(texts))
+            lists = [[lookup.get(c, 1) for c in word] for word in words]
+            size, width = 0, max(1, max(len(ids) for ids in lists))
+        needed = size + len(words)
+        if needed > self._id_table.shape[0] or width > self._id_table.shape[1]:
+            # Grow geometrically: appending a batch's few new words must not copy the table.
+            capacity = max(needed, 2 * self._id_table.shape[0], 1024)
+            table = torch.zeros(capacity, width, dtype=torch.int32)
+            table[:size, : self._id_table.shape[1]] = self._id_table[:size]
+            lengths = torch.zeros(capacity, dtype=torch.long)
+            lengths[:size] = self._id_lengths[:size]
+            self._id_table, self._id_lengths = table, lengths
+        new = torch.tensor([ids + [0] * (width - len(ids)) for ids in lists], dtype=torch.int32)
+        self._id_table[size:needed] = new.reshape(len(words), width)
+        self._id_lengths[size:needed] = torch.tensor([len(ids) for ids in lists])
+        self._memo.update((word, size + i) for i, word in enumerate(words))
 
     def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
         device = self.char_embedding.weight.device
-        cached = [self._sentence_cache(s) for s in sentences]
-        lengths = torch.tensor([ids.shape[0] for ids, _ in cached])
-        batch, max_len = len(cached), int(lengths.max()) if cached else 0
+        lengths = [len(s) for s in sentences]
+        batch, max_len = len(sentences), max(lengths, default=0)
         if max_len == 0:
             return torch.zeros(batch, 0, self.embedding_length, device=device)
-        width = max(ids.shape[1] for ids, _ in cached)
-        chars = torch.cat([nn.functional.pad(ids, (0, width - ids.shape[1])) for ids, _ in cached])
-        unique, inverse = _unique_rows(chars, torch.cat([keys for _, keys in cached]))
-        char_counts = (unique != 0).sum(dim=1).clamp_(min=1)  # an empty token reads one pad
-        embedded = self.char_embedding(unique.to(device, non_blocking=True))
-        word_vectors = self._final_states(embedded, char_counts.to(device))
-        token_vectors = word_vectors[inverse.to(device, non_blocking=True)]
-        mask = torch.arange(max_len)[None, :] < lengths[:, None]
+        unique: dict[str, int] = {}
+        inverse = [unique.setdefault(t.text, len(unique))
+                   for t in chain.from_iterable(s.tokens for s in sentences)]
+        chars = self._char_matrix(list(unique))
+        counts = (chars != 0).sum(dim=1).clamp_(min=1)  # an empty token reads one pad
+        embedded = self.char_embedding(chars.to(device, non_blocking=True))
+        word_vectors = self._final_states(embedded, counts.to(device))
+        token_vectors = word_vectors[torch.tensor(inverse).to(device, non_blocking=True)]
+        mask = torch.arange(max_len)[None, :] < torch.tensor(lengths)[:, None]
         out = token_vectors.new_zeros(batch, max_len, self.embedding_length)
         out[mask.to(device, non_blocking=True)] = token_vectors
         return out
@@ -161,26 +200,3 @@ class CharacterEmbeddings(TokenEmbeddings):
     def extra_repr(self) -> str:
         return (f"chars={len(self.char_dictionary)}, char_embedding_dim="
                 f"{self.char_embedding_dim}, hidden_size_char={self.hidden_size_char}")
-
-
-def _text_key(text: str) -> int:
-    """A stable 64-bit key of a token text (the same in every process, unlike ``hash``)."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
-                                          digest_size=8).digest(), "little", signed=True)
-
-
-def _unique_rows(chars: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The distinct rows of ``chars`` and, per row, the index of its distinct row.
-
-    Deduplicating by the cached 64-bit text keys is a 1-D sort, about 100 times cheaper than
-    ``torch.unique(chars, dim=0)``; a key collision is checked for (rows must equal their
-    representative) and then falls back to the exact row-wise unique.
-    """
-    unique_keys, inverse = torch.unique(keys, return_inverse=True)
-    positions = torch.arange(len(keys))
-    first = torch.full((len(unique_keys),), len(keys), dtype=torch.long)
-    first.scatter_reduce_(0, inverse, positions, reduce="amin")
-    unique = chars[first]
-    if not torch.equal(unique[inverse], chars):  # pragma: no cover - a 64-bit collision
-        return torch.unique(chars, dim=0, return_inverse=True)
-    return unique, inverse

@@ -64,10 +64,11 @@ def test_unknown_characters_use_the_unk_row(chars):
     assert torch.allclose(chars([sentence])[0, 0], reference_vector(chars, "☃☃"), atol=1e-6)
 
 
-def test_char_ids_are_computed_once_per_sentence(chars, ewt_sentences, monkeypatch):
+def test_char_ids_are_looked_up_once_per_word(chars, ewt_sentences, monkeypatch, fresh):
     first = chars(ewt_sentences)
     monkeypatch.setattr(chars, "_char_ids", {})  # a fresh lookup would now give all <unk>
     assert torch.equal(chars(ewt_sentences), first)
+    assert torch.equal(chars(fresh(ewt_sentences)), first)  # new sentences, known words
 
 
 def test_a_sentence_alone_equals_it_in_a_batch(chars, ewt_sentences):
@@ -104,10 +105,15 @@ def test_config_keeps_the_alphabet(chars):
     assert rebuilt.embedding_length == 6
 
 
-def test_a_key_collision_falls_back_to_exact_row_deduplication(chars, monkeypatch, fresh):
+def test_the_word_memo_is_bounded(chars, monkeypatch, fresh):
     import tagkit_embeddings.character as module
 
-    sentences = [Sentence("the cat and the dog".split()), Sentence(["cat", "bird"])]
-    expected = chars(fresh(sentences))
-    monkeypatch.setattr(module, "_text_key", lambda text: 42)  # every word collides
-    assert torch.allclose(chars(fresh(sentences)), expected, atol=1e-6)
+    first, second = [Sentence("the cat and dog".split())], [Sentence(["bird", "x", "the"])]
+    expected = chars(fresh(first)), chars(fresh(second))
+    monkeypatch.setattr(module, "MEMO_CELLS", 20)
+    chars.forget_words()
+    assert torch.equal(chars(fresh(first)), expected[0])
+    assert len(chars._memo) == 4
+    assert torch.equal(chars(fresh(second)), expected[1])  # 6 words x 4 chars > 20: afresh
+    assert sorted(chars._memo) == ["bird", "the", "x"]
+    assert torch.equal(chars(fresh(first)), expected[0])
