@@ -48,13 +48,16 @@ def median_epoch(result: dict) -> float:
 
 
 def table(rows: list[tuple[str, dict]], floor: dict) -> str:
-    lines = ["| run | epochs | s/epoch (median) | test accuracy | predict tokens/s | "
-             "predict sents/s | peak RSS MB | model file MB | corpus load s |",
+    lines = ["| run | epochs | s/epoch (median) | test accuracy | predict tokens/s, new text "
+             "(median of 3: each call) | predict tokens/s, corpus test (FIGURES.md) | "
+             "peak RSS MB | model file MB | corpus load s |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows:
+        each = ", ".join(f"{x / 1000:.1f}k" for x in r["predict_fresh_tokens_per_second_each"])
         lines.append(f"| {name} | {r['epochs']} | {median_epoch(r):.1f} | "
-                     f"{r['test_accuracy']:.4f} | {r['predict_tokens_per_second']:,.0f} | "
-                     f"{r['predict_sentences_per_second']:,.0f} | {r['peak_rss_mb']:,.0f} | "
+                     f"{r['test_accuracy']:.4f} | {r['predict_tokens_per_second']:,.0f} "
+                     f"({each}) | {r['predict_corpus_test_tokens_per_second']:,.0f} | "
+                     f"{r['peak_rss_mb']:,.0f} | "
                      f"{r['model_file_mb']:.1f} | {r['corpus_load_seconds']:.1f} |")
     b, s = floor["bucketed"], floor["shuffled"]
     lines += ["", "Floor (bare torch BiLSTM 50->2x256 + linear, forward+backward+SGD, "
@@ -71,12 +74,15 @@ def table(rows: list[tuple[str, dict]], floor: dict) -> str:
 
 def ratios(pairs: list[tuple[str, dict, dict]], floor: dict) -> str:
     lines = ["| embeddings | tagkit epoch / Flair epoch (target <= 0.33) | "
-             "tagkit predict / Flair predict (target >= 5) | accuracy tagkit - Flair | "
-             "tagkit epoch / floor epoch (target <= 2, glove) |", "|---|---|---|---|---|"]
+             "tagkit predict / Flair predict, new text (target >= 5) | same, corpus test | "
+             "accuracy tagkit - Flair | "
+             "tagkit epoch / floor epoch (target <= 2, glove) |", "|---|---|---|---|---|---|"]
+    key = "predict_corpus_test_tokens_per_second"
     for name, ours, theirs in pairs:
         lines.append(
             f"| {name} | {median_epoch(ours) / median_epoch(theirs):.3f} | "
             f"{ours['predict_tokens_per_second'] / theirs['predict_tokens_per_second']:.1f} | "
+            f"{ours[key] / theirs[key]:.1f} | "
             f"{ours['test_accuracy'] - theirs['test_accuracy']:+.4f} | "
             f"{median_epoch(ours) / floor['bucketed']['epoch_seconds']:.2f} |")
     return "\n".join(lines)
