@@ -125,10 +125,10 @@ class CharacterEmbeddings(TokenEmbeddings):
             words = list(dict.fromkeys(texts))
             lists = [[lookup.get(c, 1) for c in word] for word in words]
             size, width = 0, max(1, max(len(ids) for ids in lists))
-        needed = size + len(words)
-        if needed > self._id_table.shape[0] or width > self._id_table.shape[1]:
-            # Grow geometrically: appending a batch's few new words must not copy the table.
-            capacity = max(needed, 2 * self._id_table.shape[0], 1024)
+        needed, capacity = size + len(words), self._id_table.shape[0]
+        if needed > capacity or width > self._id_table.shape[1]:
+            if needed > capacity:  # grow geometrically: a batch's few new words copy nothing
+                capacity = max(needed, 2 * capacity, 1024)
             table = torch.zeros(capacity, width, dtype=torch.int32)
             table[:size, : self._id_table.shape[1]] = self._id_table[:size]
             lengths = torch.zeros(capacity, dtype=torch.long)

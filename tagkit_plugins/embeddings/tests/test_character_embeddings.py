@@ -117,3 +117,12 @@ def test_the_word_memo_is_bounded(chars, monkeypatch, fresh):
     assert torch.equal(chars(fresh(second)), expected[1])  # 6 words x 4 chars > 20: afresh
     assert sorted(chars._memo) == ["bird", "the", "x"]
     assert torch.equal(chars(fresh(first)), expected[0])
+
+
+def test_the_id_table_grows_with_the_words_not_with_their_widths(chars):
+    chars.forget_words()
+    for width in range(1, 60):  # every batch brings a longer word
+        chars([Sentence(["a" * width, f"w{width}"])])
+    assert chars._id_table.shape[1] == 59
+    assert chars._id_table.shape[0] <= 1024  # 118 words: the first allocation suffices
+    assert chars.sentence_char_ids(Sentence(["aaa"])).tolist() == [[chars._char_ids["a"]] * 3]
