@@ -20,6 +20,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-bucketing", action="store_true")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="mini_batch_chunk_size (gradient accumulation over length-sorted "
+                             "chunks of each batch)")
     parser.add_argument("--locked-dropout", type=float, default=0.5,
                         help="the tagger's locked dropout (Flair's default 0.5)")
     args = parser.parse_args()
@@ -55,6 +58,7 @@ def main() -> None:
     trainer.plugins.append(RecordEpochs())
     result = trainer.train(args.out, learning_rate=0.1, mini_batch_size=32,
                            max_epochs=args.epochs, length_bucketing=not args.no_bucketing,
+                           mini_batch_chunk_size=args.chunk_size,
                            seed=args.seed)
     report("tagkit", args, tagger, corpus, Sentence, epoch_seconds, result["test_score"],
            load_seconds)

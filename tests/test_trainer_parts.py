@@ -7,7 +7,7 @@ import torch
 
 from tagkit_core.evaluation import sequence_labelling_result, token_accuracy
 from tagkit_core.trainer import TrainingConfig
-from tagkit_core.trainer.batching import chunk, make_batches, padding_ratio
+from tagkit_core.trainer.batching import by_length, chunk, make_batches, padding_ratio
 from tagkit_core.trainer.checkpoint import optimizer_class, read_checkpoint
 
 
@@ -27,6 +27,14 @@ def test_batches_depend_only_on_seed_and_epoch():
             [["x"] * n for n in lengths], lengths, 16, shuffle=True, bucketing=True, **kw)]
     assert ids(seed=1, epoch=3) == ids(seed=1, epoch=3)
     assert ids(seed=1, epoch=3) != ids(seed=1, epoch=4)
+
+
+def test_chunks_of_a_length_sorted_batch_carry_less_padding():
+    batch = [["x"] * n for n in (3, 40, 5, 38, 2, 41, 4, 39)]
+    sorted_chunks = chunk(by_length(batch), 4)
+    assert sorted(map(len, by_length(batch))) == sorted(map(len, batch))
+    assert [len(s) for s in sorted_chunks[0]] == [41, 40, 39, 38]
+    assert padding_ratio(sorted_chunks) < padding_ratio(chunk(batch, 4))
 
 
 def test_chunk():

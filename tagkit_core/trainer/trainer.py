@@ -29,7 +29,7 @@ from tagkit_core.data import Sentence
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model
 from tagkit_core.storage import get_storage_mode
-from tagkit_core.trainer.batching import chunk, make_batches
+from tagkit_core.trainer.batching import by_length, chunk, make_batches
 from tagkit_core.trainer.checkpoint import (
     optimizer_class,
     read_checkpoint,
@@ -196,7 +196,7 @@ class ModelTrainer:
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
         for batch_no, batch in enumerate(progress, start=1):
             optimizer.zero_grad(set_to_none=True)
-            for part in chunk(batch, config.mini_batch_chunk_size):
+            for part in chunk(by_length(batch), config.mini_batch_chunk_size):
                 loss, count = self.model.forward_loss(part)
                 value = loss.item()
                 if not math.isfinite(value):

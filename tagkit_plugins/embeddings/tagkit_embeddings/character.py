@@ -51,7 +51,8 @@ DEFAULT_ALPHABET: str = (
 
 # Cells (words x longest word) of the remembered character ids; past this the memo starts
 # afresh. 25M int32 cells are 100 MB: a million words of up to 25 characters (EWT has 20k
-# distinct words), or fewer when a very long token widens the table.
+# distinct words), or fewer when a very long token widens the table. Spare rows (the table
+# grows by doubling) can take as much again.
 MEMO_CELLS = 25_000_000
 
 
