@@ -26,7 +26,7 @@ class TrainingConfig:
     * ``length_bucketing`` (default on): batches are drawn from pools of sentences of similar
       length, shuffled at the pool and batch level, so a batch carries almost no padding
       (epochs 2.7x shorter on UD English). Batches of like sentences learn a little less per
-      epoch at first (about 0.15 points of accuracy after 3 glove epochs, averaged over three
+      epoch at first (about 0.2 points of accuracy after 3 glove epochs, averaged over eight
       seeds; docs/benchmarks.md). Set it off to get Flair's plain shuffled batches.
     * ``eval_mini_batch_size`` defaults to ``4 * mini_batch_size``: evaluation needs no
       gradients, so larger batches are faster.
