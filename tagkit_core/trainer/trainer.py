@@ -196,7 +196,10 @@ class ModelTrainer:
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
         for batch_no, batch in enumerate(progress, start=1):
             optimizer.zero_grad(set_to_none=True)
-            for part in chunk(by_length(batch), config.mini_batch_chunk_size):
+            size = config.mini_batch_chunk_size
+            # Sorted only when chunked: the order inside a batch decides which sentence draws
+            # which dropout mask, so unchunked runs keep their batches' own order.
+            for part in chunk(by_length(batch), size) if size else [batch]:
                 loss, count = self.model.forward_loss(part)
                 value = loss.item()
                 if not math.isfinite(value):
