@@ -132,11 +132,12 @@ class SequenceTagger(Model):
         sentence's ``cache["<label_name>_distribution"]`` holds, per token, a dict of every
         tag's probability. With ``return_loss`` the summed loss and token count come back.
         """
-        return self._predict(sentences, mini_batch_size, return_probabilities_for_all_classes,
-                             verbose, label_name or self.tag_type, return_loss,
-                             embedding_storage_mode, confidences=True)
+        return self._predict(sentences, mini_batch_size=mini_batch_size,
+                             all_classes=return_probabilities_for_all_classes, verbose=verbose,
+                             label_name=label_name or self.tag_type, return_loss=return_loss,
+                             embedding_storage_mode=embedding_storage_mode, confidences=True)
 
-    def _predict(self, sentences, mini_batch_size: int, all_classes: bool, verbose: bool,
+    def _predict(self, sentences, *, mini_batch_size: int, all_classes: bool, verbose: bool,
                  label_name: str, return_loss: bool, embedding_storage_mode,
                  confidences: bool) -> tuple[float, int] | None:
         """``predict``; without ``confidences`` (evaluation) the CRF marginals are skipped and
@@ -200,8 +201,11 @@ class SequenceTagger(Model):
         """Score predictions against gold tags: accuracy, or span F1 for BIO/BIOES tags."""
         gold_label_type = gold_label_type or self.tag_type
         predicted = "__predicted__"
-        loss_sum, count = self._predict(sentences, mini_batch_size, False, False, predicted,
-                                        True, embedding_storage_mode, confidences=False)
+        loss_sum, count = self._predict(sentences, mini_batch_size=mini_batch_size,
+                                        all_classes=False, verbose=False, label_name=predicted,
+                                        return_loss=True,
+                                        embedding_storage_mode=embedding_storage_mode,
+                                        confidences=False)
         gold, guessed = [], []
         for sentence in sentences:
             if len(sentence):
