@@ -117,6 +117,8 @@ class CharacterEmbeddings(TokenEmbeddings):
         self._id_lengths = torch.zeros(0, dtype=torch.long)
 
     def _remember(self, words: list[str], texts: Sequence[str]) -> None:
+        """Add ``words`` (new ones among ``texts``) to the id table, growing it; past
+        ``MEMO_CELLS`` start afresh with all of ``texts``."""
         lookup = self._char_ids
         lists = [[lookup.get(c, 1) for c in word] for word in words]
         size = len(self._memo)
