@@ -1,8 +1,9 @@
 """The floor: a bare torch BiLSTM (50 -> 2x256) + linear layer, forward, backward and SGD step.
 
 No CRF, no embedding lookup, no Python objects: random inputs shaped like the real UD English
-EWT train batches, made by tagkit's own batcher (length-bucketed, as the trainer makes them) and,
-for reference, plain shuffled batches. Prints one JSON object (the last line of output).
+EWT train batches, made by tagkit's own batcher (length-bucketed with two length groups per
+batch, each run as its own chunk, as the trainer makes them; with one group; and, for
+reference, plain shuffled batches). Prints one JSON object (the last line of output).
 """
 
 import argparse
@@ -12,7 +13,8 @@ import time
 import torch
 from torch import nn
 
-from tagkit_core.trainer.batching import make_batches
+from tagkit_core.trainer import TrainingConfig
+from tagkit_core.trainer.batching import by_length, chunk, make_batches, run_sizes
 
 
 def read_lengths(path: str) -> list[int]:
@@ -30,7 +32,9 @@ def read_lengths(path: str) -> list[int]:
     return lengths
 
 
-def run(batches: list[list[int]], train: bool) -> float:
+def run(batches: list[list[int]], train: bool, chunk_size: int | None = None) -> float:
+    """Seconds for one pass; with ``chunk_size`` each batch runs as length-sorted chunks
+    with one optimiser step per batch, as the trainer runs grouped batches."""
     torch.manual_seed(0)
     lstm = nn.LSTM(50, 256, bidirectional=True, batch_first=True)
     linear = nn.Linear(512, 18)
@@ -38,15 +42,15 @@ def run(batches: list[list[int]], train: bool) -> float:
     optimizer = torch.optim.SGD(params, lr=0.1)
     started = time.perf_counter()
     for lengths in batches:
-        x = torch.randn(len(lengths), max(lengths), 50)
         if train:
             optimizer.zero_grad()
-            out = linear(lstm(x)[0])
-            out.sum().backward()
+            for part in chunk(by_length(lengths), chunk_size) if chunk_size else [lengths]:
+                x = torch.randn(len(part), max(part), 50)
+                linear(lstm(x)[0]).sum().backward()
             optimizer.step()
         else:
             with torch.no_grad():
-                linear(lstm(x)[0])
+                linear(lstm(torch.randn(len(lengths), max(lengths), 50))[0])
     return time.perf_counter() - started
 
 
@@ -61,11 +65,15 @@ def main() -> None:
     test_lengths = sorted(read_lengths(args.test_file), reverse=True)
     tokens = sum(lengths)
     results = {}
-    for name, bucketing in (("bucketed", True), ("shuffled", False)):
+    groups = TrainingConfig().length_groups_per_batch  # what the trainer does by default
+    for name, bucketing, n in (("bucketed", True, groups), ("bucketed, one group", True, 1),
+                               ("shuffled", False, 1)):
         batches = make_batches(lengths, lengths, 32, shuffle=True, bucketing=bucketing, seed=1,
-                               epoch=1)
-        padded = sum(len(b) * max(b) for b in batches) / tokens
-        seconds = run(batches, train=True)
+                               epoch=1, groups=n)
+        size = run_sizes(32, n)[0] if n > 1 else None
+        runs = [part for b in batches for part in chunk(by_length(b), size)]
+        padded = sum(len(r) * max(r) for r in runs) / tokens
+        seconds = run(batches, train=True, chunk_size=size)
         results[name] = {"epoch_seconds": seconds, "train_tokens_per_second": tokens / seconds,
                          "padding_ratio": padded}
     test_batches = [test_lengths[i:i + 32] for i in range(0, len(test_lengths), 32)]

@@ -7,7 +7,13 @@ import torch
 
 from tagkit_core.evaluation import sequence_labelling_result, token_accuracy
 from tagkit_core.trainer import TrainingConfig
-from tagkit_core.trainer.batching import by_length, chunk, make_batches, padding_ratio
+from tagkit_core.trainer.batching import (
+    by_length,
+    chunk,
+    make_batches,
+    padding_ratio,
+    run_sizes,
+)
 from tagkit_core.trainer.checkpoint import optimizer_class, read_checkpoint
 
 
@@ -20,11 +26,37 @@ def test_bucketed_batches_cover_everything_once_and_cut_padding():
     assert padding_ratio(bucketed) < 1.1 < 1.5 < padding_ratio(plain)
 
 
+def test_grouped_batches_join_runs_of_similar_length_from_different_places():
+    lengths = [(i * 37) % 60 + 1 for i in range(2000)]
+    items = [["x"] * n for n in lengths]
+    batches = make_batches(items, lengths, 32, shuffle=True, bucketing=True, seed=1, epoch=1,
+                           groups=2)
+    assert sorted(map(id, sum(batches, []))) == sorted(map(id, items))
+    assert sum(len(b) != 32 for b in batches) <= 2  # only the runs cut short at the end
+    runs = [part for b in batches for part in chunk(by_length(b), 16)]
+    assert padding_ratio(runs) < 1.1  # each run is one length band...
+    spans = [max(map(len, b)) - min(map(len, b)) for b in batches]
+    assert sum(spans) / len(spans) > 10  # ...and a batch mixes two bands
+
+
+def test_one_group_is_plain_bucketing_and_sizes_always_add_up():
+    lengths = [(i * 13) % 40 + 1 for i in range(500)]
+    items = [["x"] * n for n in lengths]
+    kw = dict(shuffle=True, bucketing=True, seed=3, epoch=2)
+    one = make_batches(items, lengths, 16, groups=1, **kw)
+    assert padding_ratio(one) < 1.1 and sum(len(b) != 16 for b in one) <= 1
+    assert run_sizes(32, 2) == [16, 16]
+    assert run_sizes(25, 3) == [9, 8, 8]
+    assert run_sizes(2, 4) == [1, 1]
+    assert sum(len(b) != 25 for b in make_batches(items, lengths, 25, groups=3, **kw)) <= 3
+
+
 def test_batches_depend_only_on_seed_and_epoch():
     lengths = list(range(1, 200))
     def ids(**kw):
         return [[len(x) for x in b] for b in make_batches(
-            [["x"] * n for n in lengths], lengths, 16, shuffle=True, bucketing=True, **kw)]
+            [["x"] * n for n in lengths], lengths, 16, shuffle=True, bucketing=True, groups=2,
+            **kw)]
     assert ids(seed=1, epoch=3) == ids(seed=1, epoch=3)
     assert ids(seed=1, epoch=3) != ids(seed=1, epoch=4)
 

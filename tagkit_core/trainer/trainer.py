@@ -29,7 +29,7 @@ from tagkit_core.data import Sentence
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model
 from tagkit_core.storage import get_storage_mode
-from tagkit_core.trainer.batching import by_length, chunk, make_batches
+from tagkit_core.trainer.batching import by_length, chunk, make_batches, run_sizes
 from tagkit_core.trainer.checkpoint import (
     optimizer_class,
     read_checkpoint,
@@ -190,13 +190,16 @@ class ModelTrainer:
         config = self.config
         self.model.train()
         batches = make_batches(train_data, lengths, config.mini_batch_size, shuffle=config.shuffle,
-                               bucketing=config.length_bucketing, seed=config.seed, epoch=epoch)
+                               bucketing=config.length_bucketing, seed=config.seed, epoch=epoch,
+                               groups=config.length_groups_per_batch)
+        size = config.mini_batch_chunk_size
+        if size is None and config.length_bucketing and config.length_groups_per_batch > 1:
+            size = run_sizes(config.mini_batch_size, config.length_groups_per_batch)[0]
         show = config.show_progress if config.show_progress is not None else sys.stderr.isatty()
         progress = _progress(batches, epoch, show)
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
         for batch_no, batch in enumerate(progress, start=1):
             optimizer.zero_grad(set_to_none=True)
-            size = config.mini_batch_chunk_size
             # Sorted only when chunked: the order inside a batch decides which sentence draws
             # which dropout mask, so unchunked runs keep their batches' own order.
             for part in chunk(by_length(batch), size) if size else [batch]:

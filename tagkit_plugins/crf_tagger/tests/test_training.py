@@ -94,7 +94,9 @@ def test_nan_loss_stops_naming_epoch_and_batch_and_keeps_good_files(toy_corpus, 
 
     tagger.forward_loss = sometimes_nan
     with pytest.raises(NonFiniteLossError, match="epoch 2, batch 2"):
-        ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=3, show_progress=False)
+        # one length group per batch: one forward_loss call per batch, so calls count batches
+        ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=3, show_progress=False,
+                                               length_groups_per_batch=1)
     loaded = SequenceTagger.load(tmp_path / "final-model.pt")
     assert all(torch.isfinite(p).all() for p in loaded.parameters())
     assert (tmp_path / "best-model.pt").exists()
