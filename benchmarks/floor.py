@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from tagkit_core.trainer import TrainingConfig
-from tagkit_core.trainer.batching import by_length, chunk, make_batches, run_sizes
+from tagkit_core.trainer.batching import chunk, make_batches, run_sizes
 
 
 def read_lengths(path: str) -> list[int]:
@@ -44,7 +44,8 @@ def run(batches: list[list[int]], train: bool, chunk_size: int | None = None) ->
     for lengths in batches:
         if train:
             optimizer.zero_grad()
-            for part in chunk(by_length(lengths), chunk_size) if chunk_size else [lengths]:
+            parts = chunk(sorted(lengths, reverse=True), chunk_size) if chunk_size else [lengths]
+            for part in parts:
                 x = torch.randn(len(part), max(part), 50)
                 linear(lstm(x)[0]).sum().backward()
             optimizer.step()
@@ -71,7 +72,7 @@ def main() -> None:
         batches = make_batches(lengths, lengths, 32, shuffle=True, bucketing=bucketing, seed=1,
                                epoch=1, groups=n)
         size = run_sizes(32, n)[0] if n > 1 else None
-        runs = [part for b in batches for part in chunk(by_length(b), size)]
+        runs = [part for b in batches for part in chunk(sorted(b, reverse=True), size)]
         padded = sum(len(r) * max(r) for r in runs) / tokens
         seconds = run(batches, train=True, chunk_size=size)
         results[name] = {"epoch_seconds": seconds, "train_tokens_per_second": tokens / seconds,

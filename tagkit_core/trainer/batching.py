@@ -10,8 +10,9 @@ lines, say), and a gradient step on one kind learns less than a step on a mix: a
 epochs on UD English such batches gave 0.2 points less accuracy than Flair's shuffled ones
 (mean of eight seeds, docs/benchmarks.md). So each batch joins ``groups`` runs of neighbours
 drawn from random places in the order (two by default): the trainer runs each run as its own
-chunk, so padding stays low, while each step mixes lengths. With two runs of 16 the accuracy
-matched Flair's again at 1.2x the time of one-kind batches.
+chunk, so padding stays low, while each step mixes lengths. With two runs of 16, tagkit's mean
+over the same eight seeds is 0.19 points above Flair's, for a glove epoch 15% longer than with
+one-kind batches.
 
 The order depends only on ``(seed, epoch)``, so a run resumed from a checkpoint draws exactly
 the batches the uninterrupted run would have.
