@@ -102,9 +102,10 @@ class CharacterEmbeddings(TokenEmbeddings):
         is one indexing call; building it from Python lists per batch took a third of the
         embedding's time outside the LSTM.
         """
-        missing = [text for text in dict.fromkeys(texts) if text not in self._memo]
+        memo = self._memo
+        missing = [text for text in texts if text not in memo]  # usually few: dedupe those only
         if missing:
-            self._remember(missing, texts)
+            self._remember(list(dict.fromkeys(missing)), texts)
         rows = self._memo
         index = torch.tensor([rows[text] for text in texts], dtype=torch.long)
         width = max(int(self._id_lengths[index].max()) if len(texts) else 0, 1)
