@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from tagkit_core.trainer import TrainingConfig
-from tagkit_core.trainer.batching import chunk, make_batches, run_sizes
+from tagkit_core.trainer.batching import chunk, group_chunk_size, make_batches
 
 
 def read_lengths(path: str) -> list[int]:
@@ -71,7 +71,7 @@ def main() -> None:
                                ("shuffled", False, 1)):
         batches = make_batches(lengths, lengths, 32, shuffle=True, bucketing=bucketing, seed=1,
                                epoch=1, groups=n)
-        size = run_sizes(32, n)[0] if n > 1 else None
+        size = group_chunk_size(32, n)
         runs = [part for b in batches for part in chunk(sorted(b, reverse=True), size)]
         padded = sum(len(r) * max(r) for r in runs) / tokens
         seconds = run(batches, train=True, chunk_size=size)

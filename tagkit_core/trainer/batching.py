@@ -25,7 +25,8 @@ from typing import Sequence, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["make_batches", "run_sizes", "by_length", "chunk", "padding_ratio"]
+__all__ = ["make_batches", "run_sizes", "group_chunk_size", "by_length", "chunk",
+           "padding_ratio"]
 
 POOL_BATCHES = 50
 
@@ -35,6 +36,11 @@ def run_sizes(batch_size: int, groups: int) -> list[int]:
     ``batch_size`` (fewer runs when the batch is smaller than ``groups``)."""
     sizes = [batch_size // groups + (1 if k < batch_size % groups else 0) for k in range(groups)]
     return [size for size in sizes if size > 0]
+
+
+def group_chunk_size(batch_size: int, groups: int) -> int | None:
+    """The chunk size that runs each length group of a batch on its own (None: one group)."""
+    return run_sizes(batch_size, groups)[0] if groups > 1 else None
 
 
 def make_batches(items: Sequence[T], lengths: Sequence[int], batch_size: int, *, shuffle: bool,

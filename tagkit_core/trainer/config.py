@@ -21,7 +21,7 @@ def _positive(instance, attribute, value) -> None:
 class TrainingConfig:
     """Everything ``ModelTrainer.train`` accepts besides ``base_path``.
 
-    Differences from Flair, both chosen for speed:
+    Differences from Flair:
 
     * ``length_bucketing`` (default on): each batch joins ``length_groups_per_batch`` (default
       2) runs of sentences of similar length, from random places of a length-sorted pool, and

@@ -29,7 +29,7 @@ from tagkit_core.data import Sentence
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model
 from tagkit_core.storage import get_storage_mode
-from tagkit_core.trainer.batching import by_length, chunk, make_batches, run_sizes
+from tagkit_core.trainer.batching import by_length, chunk, group_chunk_size, make_batches
 from tagkit_core.trainer.checkpoint import (
     optimizer_class,
     read_checkpoint,
@@ -193,8 +193,8 @@ class ModelTrainer:
                                bucketing=config.length_bucketing, seed=config.seed, epoch=epoch,
                                groups=config.length_groups_per_batch)
         size = config.mini_batch_chunk_size
-        if size is None and config.length_bucketing and config.length_groups_per_batch > 1:
-            size = run_sizes(config.mini_batch_size, config.length_groups_per_batch)[0]
+        if size is None and config.length_bucketing:
+            size = group_chunk_size(config.mini_batch_size, config.length_groups_per_batch)
         show = config.show_progress if config.show_progress is not None else sys.stderr.isatty()
         progress = _progress(batches, epoch, show)
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
