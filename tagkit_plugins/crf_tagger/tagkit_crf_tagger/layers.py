@@ -10,6 +10,8 @@ both directions, results equal the packed computation, and the RNN runs on dense
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -39,19 +41,45 @@ class BiRNN(nn.Module):
                 self.backward_layers.append(cell(size, hidden_size, batch_first=True))
             size = hidden_size * directions
 
-    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, inputs: torch.Tensor, lengths: torch.Tensor,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+        """Run the layers over ``inputs``; with ``dtype`` (inference only) they run on a copy
+        of the weights in that dtype, and the output comes back in the input's dtype."""
+        forward_layers, backward_layers = self.forward_layers, self.backward_layers
+        out_dtype = inputs.dtype
+        if dtype is not None and dtype != out_dtype:
+            forward_layers, backward_layers = self._layers_in(dtype)
+            inputs = inputs.to(dtype)
         if not self.bidirectional:
-            for layer in self.forward_layers:
+            for layer in forward_layers:
                 inputs, _ = layer(inputs)
-            return inputs
+            return inputs.to(out_dtype)
         batch, max_len, _ = inputs.shape
         uniform = bool((lengths == max_len).all())
         index = None if uniform else reverse_within_length(lengths.to(inputs.device), max_len)
-        for forward_layer, backward_layer in zip(self.forward_layers, self.backward_layers):
+        for forward_layer, backward_layer in zip(forward_layers, backward_layers):
             forward_out, _ = forward_layer(inputs)
             backward_out, _ = backward_layer(self._reverse(inputs, index))
             inputs = torch.cat([forward_out, self._reverse(backward_out, index)], dim=2)
-        return inputs
+        return inputs.to(out_dtype)
+
+    def _layers_in(self, dtype: torch.dtype) -> tuple[nn.ModuleList, nn.ModuleList]:
+        """The layers' copy in ``dtype``, made once and kept while the weights stay unchanged.
+
+        A tensor's ``_version`` grows with every in-place change (optimizer steps,
+        ``load_state_dict``), so the key notices training between two predictions. The copy is
+        a plain attribute, not a submodule: it never reaches the state dict or the optimizer.
+        """
+        key = (dtype,) + tuple((p.data_ptr(), p._version) for p in self.parameters())
+        cached = self.__dict__.get("_cast_layers")
+        if cached is None or cached[0] != key:
+            with torch.no_grad():
+                layers = (copy.deepcopy(self.forward_layers).to(dtype),
+                          copy.deepcopy(self.backward_layers).to(dtype))
+            for module in layers:
+                module.requires_grad_(False)
+            cached = self.__dict__["_cast_layers"] = (key, layers)
+        return cached[1]
 
     @staticmethod
     def _reverse(tensor: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:

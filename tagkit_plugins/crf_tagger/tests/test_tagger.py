@@ -121,3 +121,75 @@ def test_generic_model_load_finds_the_class_through_the_registry(toy_corpus, toy
     assert isinstance(Model.load(tmp_path / "m.pt"), SequenceTagger)
     for (name, a), (_, b) in zip(tagger.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), name
+
+
+def _labels(sentences, label_type="pos"):
+    return [[(t.get_tag(label_type), t.get_label(label_type).score) for t in s] for s in sentences]
+
+
+def test_decoding_many_batches_at_once_changes_nothing(toy_corpus, toy_embeddings, tmp_path,
+                                                       monkeypatch):
+    """Prediction decodes several batches in one CRF pass; results equal batch-by-batch ones."""
+    tagger, _ = _train(toy_corpus, toy_embeddings, tmp_path, epochs=2)
+    texts = [s.to_plain_string().split() for s in toy_corpus.test] + [["the"], ["New", "York"]]
+    results = {}
+    for positions in (1, 10**6):  # one batch per decode, then everything in one decode
+        monkeypatch.setattr(SequenceTagger, "decode_group_positions", positions)
+        sentences = [Sentence(words) for words in texts]
+        tagger.predict(sentences, mini_batch_size=3, return_probabilities_for_all_classes=True)
+        results[positions] = (_labels(sentences), [s.cache["pos_distribution"] for s in sentences])
+        results[positions, "eval"] = tagger.evaluate(toy_corpus.test, mini_batch_size=3).scores
+    (tags_alone, dist_alone), (tags_joined, dist_joined) = results[1], results[10**6]
+    assert [[tag for tag, _ in s] for s in tags_alone] == [[tag for tag, _ in s]
+                                                          for s in tags_joined]
+    for alone, joined in zip(tags_alone, tags_joined):
+        assert [score for _, score in alone] == pytest.approx([score for _, score in joined],
+                                                              abs=1e-6)
+    assert dist_alone[0][0] == pytest.approx(dist_joined[0][0], abs=1e-6)
+    assert results[1, "eval"] == pytest.approx(results[10**6, "eval"], rel=1e-5)
+
+
+def test_decode_groups_respect_the_padded_size():
+    from tagkit_crf_tagger.tagger import decode_groups
+
+    batches = [[Sentence(["w"] * n) for n in lengths]
+               for lengths in ([9, 8], [5, 5], [4, 3], [2, 2], [1])]
+    groups = decode_groups(batches, positions=20)
+    assert [[len(batch) for batch in group] for group in groups] == [[2], [2, 2], [2, 1]]
+    for group in groups:
+        longest = max(len(s) for batch in group for s in batch)
+        assert len(group) == 1 or sum(map(len, group)) * longest <= 20
+    assert [b for g in groups for b in g] == batches  # order kept, nothing lost
+
+
+def test_bfloat16_prediction_stays_close_to_float32(toy_corpus, toy_embeddings, tmp_path):
+    tagger, _ = _train(toy_corpus, toy_embeddings, tmp_path, epochs=15)
+    full = [Sentence(s.to_plain_string().split()) for s in toy_corpus.test]
+    half = [Sentence(s.to_plain_string().split()) for s in toy_corpus.test]
+    tagger.predict(full)
+    tagger.predict(half, precision="bfloat16")
+    for a, b in zip(_labels(full), _labels(half)):
+        assert [tag for tag, _ in a] == [tag for tag, _ in b]  # a trained model: clear margins
+        assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=0.02)
+    assert tagger.evaluate(toy_corpus.test, precision="bfloat16").main_score > 0.95
+    assert all(p.dtype == torch.float32 for p in tagger.parameters())  # training weights kept
+    with pytest.raises(ValueError, match="precision"):
+        tagger.predict(full, precision="float16")
+
+
+def test_bfloat16_copy_follows_weight_updates(toy_corpus, toy_embeddings):
+    """The bfloat16 copy of the BiLSTM is cached; training in between must invalidate it."""
+    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger.eval()
+    x = torch.randn(2, 5, tagger.rnn.forward_layers[0].input_size)
+    lengths = torch.tensor([5, 3])
+    with torch.no_grad():
+        before = tagger.rnn(x, lengths, dtype=torch.bfloat16)
+        assert before.dtype == torch.float32
+        assert torch.allclose(before, tagger.rnn(x, lengths), atol=0.02)
+        for parameter in tagger.rnn.parameters():
+            parameter.add_(0.5)  # in place, as an optimizer step is
+        after = tagger.rnn(x, lengths, dtype=torch.bfloat16)
+        assert torch.allclose(after, tagger.rnn(x, lengths), atol=0.02)
+        assert not torch.allclose(after, before, atol=0.02)
+    assert "_cast_layers" not in "".join(tagger.state_dict())
