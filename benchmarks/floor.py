@@ -32,9 +32,11 @@ def read_lengths(path: str) -> list[int]:
     return lengths
 
 
-def run(batches: list[list[int]], train: bool, chunk_size: int | None = None) -> float:
+def run(batches: list[list[int]], train: bool, chunk_size: int | None = None,
+        dtype: torch.dtype = torch.float32) -> float:
     """Seconds for one pass; with ``chunk_size`` each batch runs as length-sorted chunks
-    with one optimiser step per batch, as the trainer runs grouped batches."""
+    with one optimiser step per batch, as the trainer runs grouped batches. ``dtype``
+    (prediction only) is the LSTM's, as tagkit's ``predict(precision=...)`` sets it."""
     torch.manual_seed(0)
     lstm = nn.LSTM(50, 256, bidirectional=True, batch_first=True)
     linear = nn.Linear(512, 18)
@@ -51,7 +53,8 @@ def run(batches: list[list[int]], train: bool, chunk_size: int | None = None) ->
             optimizer.step()
         else:
             with torch.no_grad():
-                linear(lstm(torch.randn(len(lengths), max(lengths), 50))[0])
+                x = torch.randn(len(lengths), max(lengths), 50, dtype=dtype)
+                linear(lstm.to(dtype)(x)[0].float())
     return time.perf_counter() - started
 
 
@@ -80,6 +83,8 @@ def main() -> None:
     test_batches = [test_lengths[i:i + 32] for i in range(0, len(test_lengths), 32)]
     seconds = min(run(test_batches, train=False) for _ in range(3))  # the floor at its best
     results["predict_tokens_per_second"] = sum(test_lengths) / seconds
+    seconds = min(run(test_batches, train=False, dtype=torch.bfloat16) for _ in range(3))
+    results["predict_bfloat16_tokens_per_second"] = sum(test_lengths) / seconds
     print(json.dumps(results))
 
 

@@ -12,7 +12,7 @@ import time
 
 
 def report(system, args, tagger, corpus, sentence_cls, epoch_seconds, test_score,
-           load_seconds):
+           load_seconds, variants=None):
     """Time ``predict`` two ways and print the run's figures as one JSON line.
 
     1. ``predict(test, mini_batch_size=32)`` on the corpus's own test sentences, right after
@@ -22,9 +22,16 @@ def report(system, args, tagger, corpus, sentence_cls, epoch_seconds, test_score
     2. The same on new text: fresh sentence objects built from the test words, three times
        (a new set each time); the median counts. Flair's figure moves a lot from call to call
        (Python's garbage collector scans the whole corpus when a full collection falls inside
-       a call), so every call's figure is printed too.
+       a call), so every call's figure is printed too. The accuracy of these predictions
+       against the gold tags is reported with them.
+
+    ``variants`` maps a name to extra ``predict`` keyword arguments (tagkit's
+    ``{"bfloat16": {"precision": "bfloat16"}}``): each is timed as in 2, after the default.
     """
     corpus_test = list(corpus.test)
+    # predict() below writes its tags over the gold ones (label name = tag type, in both
+    # systems), so the gold tags are read first.
+    gold = [[token.get_label("upos").value for token in sentence] for sentence in corpus_test]
     for sentence in corpus_test:
         sentence.clear_embeddings()
         if hasattr(sentence, "cache"):  # tagkit: word ids, tag ids... computed by the evaluation
@@ -33,21 +40,38 @@ def report(system, args, tagger, corpus, sentence_cls, epoch_seconds, test_score
     started = time.perf_counter()
     tagger.predict(corpus_test, mini_batch_size=32)
     corpus_seconds = time.perf_counter() - started
-    fresh_seconds = []
-    for _ in range(3):
-        test = [sentence_cls([token.text for token in sentence]) for sentence in corpus.test]
-        started = time.perf_counter()
-        tagger.predict(test, mini_batch_size=32)
-        fresh_seconds.append(time.perf_counter() - started)
-    predict_seconds = statistics.median(fresh_seconds)
+    fresh = {name: _time_fresh(tagger, corpus_test, gold, sentence_cls, options, tokens)
+             for name, options in [("default", {})] + list((variants or {}).items())}
+    default = fresh.pop("default")
     print(json.dumps({
         "system": system, "epochs": args.epochs, "chars": args.chars,
         "epoch_seconds": epoch_seconds, "test_accuracy": test_score,
-        "predict_tokens_per_second": tokens / predict_seconds,
-        "predict_sentences_per_second": len(test) / predict_seconds,
+        "predict_tokens_per_second": default["tokens_per_second"],
+        "predict_sentences_per_second": default["sentences_per_second"],
+        "predict_accuracy": default["accuracy"],
         "predict_corpus_test_tokens_per_second": tokens / corpus_seconds,
-        "predict_fresh_tokens_per_second_each": [tokens / s for s in fresh_seconds],
+        "predict_fresh_tokens_per_second_each": default["each"],
+        "predict_variants": fresh,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "model_file_mb": os.path.getsize(os.path.join(args.out, "final-model.pt")) / 2**20,
         "corpus_load_seconds": load_seconds,
     }))
+
+
+def _time_fresh(tagger, corpus_test, gold, sentence_cls, options, tokens):
+    """Three ``predict`` calls on new sentences made of the test words: median and each call's
+    tokens/s, and the accuracy of the last call's tags against the gold ``upos`` tags."""
+    seconds = []
+    for _ in range(3):
+        test = [sentence_cls([token.text for token in sentence]) for sentence in corpus_test]
+        started = time.perf_counter()
+        tagger.predict(test, mini_batch_size=32, **options)
+        seconds.append(time.perf_counter() - started)
+    correct = sum(token.get_label("upos").value == tag
+                  for predicted, reference in zip(test, gold)
+                  for token, tag in zip(predicted, reference))
+    median = statistics.median(seconds)
+    return {"tokens_per_second": tokens / median,
+            "sentences_per_second": len(test) / median,
+            "each": [tokens / s for s in seconds], "accuracy": correct / tokens,
+            "options": options}

@@ -49,20 +49,27 @@ def median_epoch(result: dict) -> float:
 
 def table(rows: list[tuple[str, dict]], floor: dict) -> str:
     lines = ["| run | epochs | s/epoch (median) | test accuracy | predict tokens/s, new text "
-             "(median of 3: each call) | predict tokens/s, corpus test (FIGURES.md) | "
-             "peak RSS MB | model file MB | corpus load s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "(median of 3: each call) | accuracy of those tags | predict tokens/s, corpus "
+             "test (FIGURES.md) | peak RSS MB | model file MB | corpus load s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows:
         each = ", ".join(f"{x / 1000:.1f}k" for x in r["predict_fresh_tokens_per_second_each"])
         lines.append(f"| {name} | {r['epochs']} | {median_epoch(r):.1f} | "
                      f"{r['test_accuracy']:.4f} | {r['predict_tokens_per_second']:,.0f} "
-                     f"({each}) | {r['predict_corpus_test_tokens_per_second']:,.0f} | "
+                     f"({each}) | {r['predict_accuracy']:.4f} | "
+                     f"{r['predict_corpus_test_tokens_per_second']:,.0f} | "
                      f"{r['peak_rss_mb']:,.0f} | "
                      f"{r['model_file_mb']:.1f} | {r['corpus_load_seconds']:.1f} |")
+        for v in r.get("predict_variants", {}).values():
+            each = ", ".join(f"{x / 1000:.1f}k" for x in v["each"])
+            options = ", ".join(f"{key}={value!r}" for key, value in v["options"].items())
+            lines.append(f"| {name}, predict({options}) | | | | "
+                         f"{v['tokens_per_second']:,.0f} ({each}) | {v['accuracy']:.4f} | "
+                         "| | | |")
     b, o, s = floor["bucketed"], floor["bucketed, one group"], floor["shuffled"]
     lines += ["", "Floor (bare torch BiLSTM 50->2x256 + linear, forward+backward+SGD, "
               "no CRF, no lookup):", "",
-              "| batches | padding | s/epoch | train tokens/s |", "|---|---|---|---|",
+              "| batches | padding | s/epoch | tokens/s |", "|---|---|---|---|",
               f"| tagkit's length-bucketed, two length groups per batch (default) | "
               f"{b['padding_ratio']:.2f} | {b['epoch_seconds']:.1f} "
               f"| {b['train_tokens_per_second']:,.0f} |",
@@ -71,20 +78,26 @@ def table(rows: list[tuple[str, dict]], floor: dict) -> str:
               f"| plain shuffled | {s['padding_ratio']:.2f} | {s['epoch_seconds']:.1f} | "
               f"{s['train_tokens_per_second']:,.0f} |",
               f"| predict (forward only, length-sorted) | | | "
-              f"{floor['predict_tokens_per_second']:,.0f} |"]
+              f"{floor['predict_tokens_per_second']:,.0f} |",
+              f"| predict, LSTM in bfloat16 | | | "
+              f"{floor.get('predict_bfloat16_tokens_per_second', float('nan')):,.0f} |"]
     return "\n".join(lines)
 
 
 def ratios(pairs: list[tuple[str, dict, dict]], floor: dict) -> str:
     lines = ["| embeddings | tagkit epoch / Flair epoch (target <= 0.33) | "
-             "tagkit predict / Flair predict, new text (target >= 5) | same, corpus test | "
-             "accuracy tagkit - Flair | "
-             "tagkit epoch / floor epoch (target <= 2, glove) |", "|---|---|---|---|---|---|"]
+             "tagkit predict / Flair predict, new text (target >= 5) | same, tagkit with "
+             "precision='bfloat16' | same, corpus test | accuracy tagkit - Flair | "
+             "tagkit epoch / floor epoch (target <= 2, glove) |",
+             "|---|---|---|---|---|---|---|"]
     key = "predict_corpus_test_tokens_per_second"
     for name, ours, theirs in pairs:
+        flair_predict = theirs["predict_tokens_per_second"]
+        half = ours.get("predict_variants", {}).get("bfloat16")
+        half_ratio = f"{half['tokens_per_second'] / flair_predict:.1f}" if half else "-"
         lines.append(
             f"| {name} | {median_epoch(ours) / median_epoch(theirs):.3f} | "
-            f"{ours['predict_tokens_per_second'] / theirs['predict_tokens_per_second']:.1f} | "
+            f"{ours['predict_tokens_per_second'] / flair_predict:.1f} | {half_ratio} | "
             f"{ours[key] / theirs[key]:.1f} | "
             f"{ours['test_accuracy'] - theirs['test_accuracy']:+.4f} | "
             f"{median_epoch(ours) / floor['bucketed']['epoch_seconds']:.2f} |")

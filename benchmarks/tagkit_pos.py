@@ -61,7 +61,7 @@ def main() -> None:
                            mini_batch_chunk_size=args.chunk_size,
                            seed=args.seed)
     report("tagkit", args, tagger, corpus, Sentence, epoch_seconds, result["test_score"],
-           load_seconds)
+           load_seconds, variants={"bfloat16": {"precision": "bfloat16"}})
 
 if __name__ == "__main__":
     main()
