@@ -55,6 +55,14 @@ DEFAULT_ALPHABET: str = (
 # grows by doubling) can take as much again.
 MEMO_CELLS = 25_000_000
 
+# The BiLSTM's batch of unique words is padded to a multiple of this. The CPU LSTM kernels
+# (oneDNN) are set up once per input shape and cached (1,024 shapes by default); a batch's
+# unique-word count is almost always new, and setting up a shape costs more than running it
+# (about 1.3 of 2 ms for 300 words). Rounded counts repeat, so the setup is paid once: the
+# first prediction over EWT test after EWT dev ran about 18% faster (median of four runs),
+# for at most 31 padding words.
+WORD_BATCH_MULTIPLE = 32
+
 
 class CharacterEmbeddings(TokenEmbeddings):
     """Trainable character-level word vectors (``2 * hidden_size_char`` dimensions).
@@ -153,6 +161,9 @@ class CharacterEmbeddings(TokenEmbeddings):
         inverse = [unique.setdefault(t.text, len(unique))
                    for t in chain.from_iterable(s.tokens for s in sentences)]
         chars = self._char_matrix(list(unique))
+        spare = -len(unique) % WORD_BATCH_MULTIPLE  # empty rows, read as one padding character
+        if spare:
+            chars = nn.functional.pad(chars, (0, 0, 0, spare))
         counts = (chars != 0).sum(dim=1).clamp_(min=1)  # an empty token reads one pad
         embedded = self.char_embedding(chars.to(device, non_blocking=True))
         word_vectors = self._final_states(embedded, counts.to(device))

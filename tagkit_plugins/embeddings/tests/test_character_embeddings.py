@@ -7,7 +7,7 @@ import torch
 
 from tagkit_core.data import Sentence
 from tagkit_embeddings import CharacterEmbeddings
-from tagkit_embeddings.character import DEFAULT_ALPHABET
+from tagkit_embeddings.character import DEFAULT_ALPHABET, WORD_BATCH_MULTIPLE
 
 
 def reference_vector(chars: CharacterEmbeddings, word: str) -> torch.Tensor:
@@ -48,12 +48,14 @@ def test_repeated_words_share_one_computation(chars, monkeypatch):
     original = chars._final_states
 
     def spy(embedded, counts):
-        seen.append(int(embedded.shape[0]))
+        words = int((embedded.abs().sum(dim=(1, 2)) > 0).sum())  # padding rows are all zero
+        seen.append((words, int(embedded.shape[0])))
         return original(embedded, counts)
 
     monkeypatch.setattr(chars, "_final_states", spy)
     chars([Sentence("the cat and the dog and the bird".split()), Sentence(["the", "cat"])])
-    assert seen == [5]  # one LSTM call, over the, cat, and, dog, bird
+    # One LSTM call, over the, cat, and, dog, bird, padded to a shape the kernels have seen.
+    assert seen == [(5, WORD_BATCH_MULTIPLE)]
 
 
 def test_unknown_characters_use_the_unk_row(chars):
