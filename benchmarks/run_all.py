@@ -104,6 +104,21 @@ def ratios(pairs: list[tuple[str, dict, dict]], floor: dict) -> str:
     return "\n".join(lines)
 
 
+def alternating(results: dict[str, dict]) -> str:
+    lines = ["| embeddings | system | tokens/s, median (min to max) | accuracy | "
+             "tagkit / Flair, median of the rounds' ratios (target >= 5) |",
+             "|---|---|---|---|---|"]
+    for name, r in results.items():
+        for system in ("tagkit", "tagkit bfloat16", "flair"):
+            speeds = r[system]["tokens_per_second"]
+            ratio = r[system].get("ratio_to_flair")
+            lines.append(f"| {name} | {system} | {statistics.median(speeds):,.0f} "
+                         f"({min(speeds):,.0f} to {max(speeds):,.0f}) | "
+                         f"{r[system]['accuracy']:.4f} | "
+                         f"{'' if ratio is None else f'{ratio:.1f}'} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1, help="epochs of the glove-only runs")
@@ -113,6 +128,8 @@ def main() -> None:
                                                               str(REPO / ".nox" / "flair-ref")))
     parser.add_argument("--skip-flair", action="store_true")
     parser.add_argument("--skip-chars", action="store_true")
+    parser.add_argument("--rounds", type=int, default=15,
+                        help="rounds of the alternating prediction comparison")
     args = parser.parse_args()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -140,12 +157,26 @@ def main() -> None:
                  "--glove", str(Path(args.flair_dir) / "glove.gensim"),
                  "--out", str(out / f"flair-{name}"), *flags], flair_env,
                 out / f"flair-{name}.log")
-    rows = [(k, v) for k, v in results.items() if k != "floor"]
+    if flair_python:
+        flair_env = dict(env, FLAIR_CACHE_ROOT=str(Path(args.flair_dir) / "flaircache"))
+        for name, _, _ in variants:
+            results[f"alternating {name}"] = run_json(
+                [sys.executable, str(HERE / "predict_compare.py"),
+                 "--tagkit-model", str(out / f"tagkit-{name}" / "final-model.pt"),
+                 "--flair-model", str(out / f"flair-{name}" / "final-model.pt"),
+                 "--flair-python", str(flair_python), "--rounds", str(args.rounds),
+                 "--test-file", str(ewt / "en_ewt-ud-test.conllu")], flair_env,
+                out / f"alternating-{name}.log")
+    rows = [(k, v) for k, v in results.items() if k.startswith(("tagkit", "flair"))]
     report = table(rows, results["floor"])
     pairs = [(name, results[f"tagkit {name}"], results[f"flair {name}"])
              for name, _, _ in variants if f"flair {name}" in results]
     if pairs:
         report += "\n\nRatios:\n\n" + ratios(pairs, results["floor"])
+        report += ("\n\nPrediction in alternation (predict_compare.py: saved models, one "
+                   f"call per system per round, {args.rounds} rounds):\n\n")
+        report += alternating({name: results[f"alternating {name}"]
+                               for name, _, _ in variants if f"alternating {name}" in results})
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "results.md").write_text(report + "\n")
     print(report)

@@ -1,0 +1,68 @@
+"""A long-lived prediction process for predict_compare.py, for tagkit or Flair.
+
+Loads a saved SequenceTagger and the UD English EWT test words (read from the CoNLL-U file
+here, so both systems get the very same input), prints ``ready``, then answers each line of
+JSON on stdin (``{"options": {...}}``: extra ``predict`` arguments) with one line of JSON: the
+seconds of one ``predict(fresh sentences, mini_batch_size=32)`` call and the accuracy of the
+tags it wrote. Plain Python apart from the system's own imports.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import torch
+
+
+def read_test(path):
+    """(words, upos tags) per sentence; multi-word token ranges and empty nodes skipped."""
+    sentences, words, tags = [], [], []
+    for line in open(path, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if not line:
+            if words:
+                sentences.append((words, tags))
+            words, tags = [], []
+        elif not line.startswith("#"):
+            columns = line.split("\t")
+            if "-" not in columns[0] and "." not in columns[0]:
+                words.append(columns[1])
+                tags.append(columns[3])
+    if words:
+        sentences.append((words, tags))
+    return sentences
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("system", choices=["tagkit", "flair"])
+    parser.add_argument("model")
+    parser.add_argument("test_file")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.system == "tagkit":
+        from tagkit_core.data import Sentence
+        from tagkit_crf_tagger import SequenceTagger
+    else:
+        from flair.data import Sentence
+        from flair.models import SequenceTagger
+    tagger = SequenceTagger.load(args.model)
+    test = read_test(args.test_file)
+    gold = [tag for _, tags in test for tag in tags]
+    print("ready", flush=True)
+    for line in sys.stdin:
+        options = json.loads(line).get("options", {})
+        sentences = [Sentence(list(words)) for words, _ in test]
+        started = time.perf_counter()
+        tagger.predict(sentences, mini_batch_size=32, **options)
+        seconds = time.perf_counter() - started
+        predicted = [token.get_label("upos").value for s in sentences for token in s]
+        correct = sum(p == g for p, g in zip(predicted, gold))
+        print(json.dumps({"seconds": seconds, "tokens": len(gold),
+                          "accuracy": correct / len(gold)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
