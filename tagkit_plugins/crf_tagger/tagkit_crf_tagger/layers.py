@@ -15,7 +15,7 @@ import copy
 import torch
 from torch import nn
 
-from tagkit_core.nn import reverse_within_length
+from tagkit_core.nn import reversal_rows, reverse_rows
 
 __all__ = ["BiRNN"]
 
@@ -56,11 +56,11 @@ class BiRNN(nn.Module):
             return inputs.to(out_dtype)
         batch, max_len, _ = inputs.shape
         uniform = bool((lengths == max_len).all())
-        index = None if uniform else reverse_within_length(lengths.to(inputs.device), max_len)
+        rows = None if uniform else reversal_rows(lengths.to(inputs.device), max_len)
         for forward_layer, backward_layer in zip(forward_layers, backward_layers):
             forward_out, _ = forward_layer(inputs)
-            backward_out, _ = backward_layer(self._reverse(inputs, index))
-            inputs = torch.cat([forward_out, self._reverse(backward_out, index)], dim=2)
+            backward_out, _ = backward_layer(self._reverse(inputs, rows))
+            inputs = torch.cat([forward_out, self._reverse(backward_out, rows)], dim=2)
         return inputs.to(out_dtype)
 
     def _layers_in(self, dtype: torch.dtype) -> tuple[nn.ModuleList, nn.ModuleList]:
@@ -82,7 +82,7 @@ class BiRNN(nn.Module):
         return cached[1]
 
     @staticmethod
-    def _reverse(tensor: torch.Tensor, index: torch.Tensor | None) -> torch.Tensor:
-        if index is None:  # every row is full length: a plain flip
+    def _reverse(tensor: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+        if rows is None:  # every row is full length: a plain flip
             return tensor.flip(1)
-        return tensor.gather(1, index.unsqueeze(2).expand(-1, -1, tensor.shape[2]))
+        return reverse_rows(tensor, rows)

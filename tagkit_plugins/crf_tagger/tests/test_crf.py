@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tagkit_core.nn import reverse_within_length
+from tagkit_core.nn import reversal_rows, reverse_rows, reverse_within_length
 from tagkit_crf_tagger.crf import CRF
 from tagkit_crf_tagger.layers import BiRNN
 
@@ -32,8 +32,9 @@ def _path_score(crf, emissions, b, path):
     return score + crf.end_transitions[path[-1]]
 
 
-def test_crf_matches_brute_force_enumeration():
-    crf, emissions, lengths, mask, tags = _crf_and_batch()
+@pytest.mark.parametrize("lengths", [(5, 3, 1), (3, 5, 1, 5, 2)])  # sorted, and not
+def test_crf_matches_brute_force_enumeration(lengths):
+    crf, emissions, lengths, mask, tags = _crf_and_batch(lengths=lengths)
     nll = crf.neg_log_likelihood(emissions, tags, mask, lengths)
     paths = crf.viterbi_decode(emissions, mask)
     marginals = crf.marginals(emissions, mask)
@@ -65,6 +66,19 @@ def test_reverse_within_length_is_an_involution():
     assert index.tolist() == [[3, 2, 1, 0], [1, 0, 2, 3], [0, 1, 2, 3]]
     x = torch.arange(12).reshape(3, 4)
     assert torch.equal(x.gather(1, index).gather(1, index), x)
+
+
+def test_reverse_rows_reverses_each_row_within_its_length_and_passes_gradients():
+    lengths = torch.tensor([4, 2, 1])
+    x = torch.arange(24.0).reshape(3, 4, 2).requires_grad_(True)
+    rows = reversal_rows(lengths, 4)
+    out = reverse_rows(x, rows)
+    expected = x.gather(1, reverse_within_length(lengths, 4).unsqueeze(2).expand(-1, -1, 2))
+    assert torch.equal(out, expected)
+    assert out[1, :, 0].tolist() == [10.0, 8.0, 12.0, 14.0]  # [8, 10] reversed, padding kept
+    assert torch.equal(reverse_rows(out, rows), x)
+    (out * torch.arange(24.0).reshape(3, 4, 2)).sum().backward()
+    assert torch.equal(reverse_rows(x.grad, rows), torch.arange(24.0).reshape(3, 4, 2))
 
 
 @pytest.mark.parametrize("rnn_type", ["LSTM", "GRU"])

@@ -36,7 +36,7 @@ from torch import nn
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings
-from tagkit_core.nn import reverse_within_length
+from tagkit_core.nn import reversal_rows, reverse_rows
 
 __all__ = ["CharacterEmbeddings", "DEFAULT_ALPHABET"]
 
@@ -186,12 +186,13 @@ class CharacterEmbeddings(TokenEmbeddings):
         """
         forward_rnn, backward_rnn = self._directions()
         width = embedded.shape[1]
-        reverse = reverse_within_length(counts, width).unsqueeze(2).expand_as(embedded)
         forward_out, _ = forward_rnn(embedded)
-        backward_out, _ = backward_rnn(embedded.gather(1, reverse))
-        last = (counts - 1).view(-1, 1, 1).expand(-1, 1, forward_out.shape[2])
-        return torch.cat([forward_out.gather(1, last).squeeze(1),
-                          backward_out.gather(1, last).squeeze(1)], dim=1)
+        backward_out, _ = backward_rnn(reverse_rows(embedded, reversal_rows(counts, width)))
+        # Each word's last real position, as a row of the flat (words * width, hidden) view.
+        last = torch.arange(counts.shape[0], device=counts.device) * width + counts - 1
+        size = forward_out.shape[2]
+        return torch.cat([forward_out.reshape(-1, size).index_select(0, last),
+                          backward_out.reshape(-1, size).index_select(0, last)], dim=1)
 
     def _directions(self) -> tuple[nn.LSTM, nn.LSTM]:
         """Two unidirectional LSTMs whose parameters are ``char_rnn``'s (built once, unregistered,
