@@ -16,7 +16,9 @@ whose tensors then come from the model file's state dict.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, ClassVar, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -24,9 +26,26 @@ from torch import nn
 from tagkit_core.data import Sentence
 
 __all__ = ["Embeddings", "TokenEmbeddings", "DocumentEmbeddings", "StackedEmbeddings",
-           "DOCUMENT_KEY", "pad_stack", "pad_ids"]
+           "DOCUMENT_KEY", "pad_stack", "pad_ids", "embeddings_stored"]
 
 DOCUMENT_KEY = "__document__"
+
+_STORING: ContextVar[bool] = ContextVar("tagkit_embeddings_stored", default=True)
+
+
+@contextmanager
+def embeddings_stored(enabled: bool) -> Iterator[None]:
+    """Whether static embeddings store their output on the sentences inside the block.
+
+    ``predict`` and the trainer turn storing off under a storage mode that drops everything
+    after each batch (``none``): storing a view per sentence and dropping it again costs time
+    for nothing (about 3% of glove-only prediction). Vectors already stored are still reused.
+    """
+    token = _STORING.set(enabled)
+    try:
+        yield
+    finally:
+        _STORING.reset(token)
 
 
 def pad_stack(tensors: Sequence[torch.Tensor], max_len: int | None = None) -> torch.Tensor:
@@ -115,7 +134,7 @@ class TokenEmbeddings(Embeddings):
             stored = [s.embeddings[self.name] for s in sentences]
             return pad_stack(stored, max_len).to(self.device, non_blocking=True)
         batch = self._embed_batch(sentences)
-        if self.is_static:
+        if _STORING.get() and self.is_static:
             self.store(sentences, batch.detach())
         return batch
 
@@ -135,7 +154,7 @@ class DocumentEmbeddings(Embeddings):
         if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
             return torch.stack([s.embeddings[self.name] for s in sentences]).to(self.device)
         batch = self._embed_batch(sentences)
-        if self.is_static:
+        if _STORING.get() and self.is_static:
             self.store(sentences, batch.detach())
         return batch
 

@@ -22,6 +22,9 @@ class StorageMode:
     """Decides what happens to stored embeddings after a batch has been used."""
 
     registry_name: ClassVar[str] = ""
+    #: False for a mode that keeps nothing after a batch: static embeddings then skip storing
+    #: their output during the batch (``tagkit_core.embeddings.embeddings_stored``).
+    keeps_embeddings: ClassVar[bool] = True
 
     def __init__(self, device: torch.device | str | None = None) -> None:
         self.device = torch.device(device) if device is not None else torch.device("cpu")

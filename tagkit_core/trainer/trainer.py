@@ -26,6 +26,7 @@ import torch
 
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
+from tagkit_core.embeddings import embeddings_stored
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model
 from tagkit_core.storage import get_storage_mode
@@ -159,7 +160,9 @@ class ModelTrainer:
                              config.min_learning_rate)
                     break
                 hook.on_epoch_start(trainer=self, epoch=epoch, learning_rate=lr)
-                metrics = self._run_epoch(epoch, train_data, lengths, optimizer, storage, base_path)
+                with embeddings_stored(storage.keeps_embeddings):
+                    metrics = self._run_epoch(epoch, train_data, lengths, optimizer, storage,
+                                              base_path)
                 self._after_epoch(epoch, metrics, has_dev, scheduler, storage, base_path)
                 self.epoch = epoch
                 hook.on_epoch_end(trainer=self, epoch=epoch, metrics=metrics)

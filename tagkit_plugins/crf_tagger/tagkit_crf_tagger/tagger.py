@@ -17,7 +17,7 @@ from torch import nn
 
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
-from tagkit_core.embeddings import TokenEmbeddings, pad_ids
+from tagkit_core.embeddings import TokenEmbeddings, embeddings_stored, pad_ids
 from tagkit_core.evaluation import sequence_labelling_result
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
@@ -199,7 +199,8 @@ class SequenceTagger(Model):
 
             progress = tqdm(total=len(todo), desc="predicting", unit="sentence")
         try:
-            with torch.no_grad(), existing_objects_frozen():
+            with torch.no_grad(), existing_objects_frozen(), \
+                    embeddings_stored(storage.keeps_embeddings):
                 for group in decode_groups(batches, self.decode_group_positions):
                     sentences = [sentence for batch in group for sentence in batch]
                     features = []

@@ -65,6 +65,7 @@ class NoStorage(StorageMode):
     """``none``: forget every stored embedding after each batch (flat memory, recompute)."""
 
     registry_name = "none"
+    keeps_embeddings = False  # so nothing is stored in the first place
 
     def after_batch(self, sentences: Sequence[Sentence]) -> None:
         for sentence in sentences:

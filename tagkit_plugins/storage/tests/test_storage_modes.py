@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
-from tagkit_core.embeddings import StackedEmbeddings, TokenEmbeddings, pad_stack
+from tagkit_core.embeddings import StackedEmbeddings, TokenEmbeddings, embeddings_stored, pad_stack
 from tagkit_core.registry import get_registry
 from tagkit_core.storage import get_storage_mode
 from tagkit_storage import CPUStorage, GPUStorage, NoStorage
@@ -93,6 +93,20 @@ def test_none_keeps_memory_flat_over_many_batches():
         assert sum(len(s.embeddings) for s in batch) == len(batch)  # the core stored them
         mode.after_batch(batch)
         assert sum(len(s.embeddings) for s in sentences) == 0  # nothing outlives a batch
+
+
+def test_under_none_static_embeddings_store_nothing_but_reuse_what_is_stored():
+    lookup, mode, sentences = CountingLookup(), NoStorage(), corpus(16)
+    assert not mode.keeps_embeddings and CPUStorage().keeps_embeddings
+    with embeddings_stored(mode.keeps_embeddings):
+        first = lookup(sentences)
+        assert all(not s.embeddings for s in sentences)  # nothing stored in the first place
+        lookup.embed(sentences)  # a user's explicit embed() still stores...
+        calls = lookup.calls
+        assert torch.equal(lookup(sentences), first) and lookup.calls == calls  # ...and is reused
+    fresh = corpus(4)
+    lookup(fresh)  # outside the block the core stores again
+    assert all(s.embeddings for s in fresh)
 
 
 def test_cpu_keeps_only_what_static_embeddings_stored():
