@@ -1,9 +1,10 @@
 """A linear-chain conditional random field, vectorised over the batch and the tags.
 
-Every algorithm here loops over time steps only: each step is one broadcast ``(batch, tags,
-tags)`` operation, so the Python overhead per batch is a few dozen small tensor ops per token
-position, whatever the batch size and tag count. Sequences are padded at the end; ``mask``
-marks real positions, and a finished sequence simply carries its state forward unchanged.
+Every algorithm here loops over time steps only, each step a few operations on the whole
+batch. Sequences are padded at the end; ``mask`` marks real positions. ``log Z`` (training)
+and the marginals (confidences) run in probability space with rescaled steps, ``log Z`` with a
+closed-form gradient (:mod:`tagkit_crf_tagger.forward_backward`); Viterbi decoding works on
+the rows still running at each step.
 
 Start and end transitions are parameters of their own, so the tag dictionary holds only real
 tags (no ``<START>``/``<STOP>`` items as in Flair).
@@ -14,7 +15,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from tagkit_crf_tagger.forward_backward import log_partition, log_space_partition, scaled_marginals
+
 __all__ = ["CRF"]
+
 
 
 class CRF(nn.Module):
@@ -51,14 +55,14 @@ class CRF(nn.Module):
         return score + self.start_transitions[tags[:, 0]] + self.end_transitions[last]
 
     def _log_partition(self, emissions, mask) -> torch.Tensor:
-        steps = emissions.transpose(0, 1)  # time-major views make each step contiguous-ish
-        step_mask = mask.transpose(0, 1).unsqueeze(2)
-        alpha = self.start_transitions + steps[0]
-        transitions = self.transitions.unsqueeze(0)
-        for t in range(1, steps.shape[0]):
-            nxt = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + steps[t]
-            alpha = torch.where(step_mask[t], nxt, alpha)
-        return torch.logsumexp(alpha + self.end_transitions, dim=1)
+        """``log Z`` per sequence: scaled forward pass with a closed-form gradient, or exact
+        log space where a scaled step underflows (:mod:`tagkit_crf_tagger.forward_backward`)."""
+        return log_partition(emissions, self.transitions, self.start_transitions,
+                             self.end_transitions, mask)
+
+    def _log_space_partition(self, emissions, mask) -> torch.Tensor:
+        return log_space_partition(emissions, self.transitions, self.start_transitions,
+                                   self.end_transitions, mask)
 
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -115,26 +119,8 @@ class CRF(nn.Module):
         return self._log_space_marginals(emissions, mask)
 
     def _scaled_marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # Subtracting a constant per position (or from a whole score table) changes no
-        # normalised quantity and keeps every exp() at most 1.
-        steps = torch.exp(emissions - emissions.amax(dim=2, keepdim=True)).transpose(0, 1)
-        step_mask = mask.transpose(0, 1).unsqueeze(2)
-        transitions = torch.exp(self.transitions - self.transitions.max())
-        start = torch.exp(self.start_transitions - self.start_transitions.max())
-        end = torch.exp(self.end_transitions - self.end_transitions.max()).expand_as(steps[0])
-        alpha = start * steps[0]
-        alphas = [alpha / alpha.sum(dim=1, keepdim=True)]
-        for t in range(1, steps.shape[0]):
-            nxt = (alphas[-1] @ transitions) * steps[t]
-            alphas.append(torch.where(step_mask[t], nxt / nxt.sum(dim=1, keepdim=True),
-                                      alphas[-1]))
-        betas = [end]
-        for t in range(steps.shape[0] - 2, -1, -1):
-            nxt = (steps[t + 1] * betas[-1]) @ transitions.T
-            betas.append(torch.where(step_mask[t + 1], nxt / nxt.sum(dim=1, keepdim=True), end))
-        betas.reverse()
-        joint = torch.stack(alphas, dim=1) * torch.stack(betas, dim=1)
-        return joint / joint.sum(dim=2, keepdim=True)
+        return scaled_marginals(emissions, self.transitions, self.start_transitions,
+                                self.end_transitions, mask)
 
     def _log_space_marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         steps = emissions.transpose(0, 1)

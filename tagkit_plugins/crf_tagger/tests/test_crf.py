@@ -8,6 +8,7 @@ from torch import nn
 
 from tagkit_core.nn import reversal_rows, reverse_rows, reverse_within_length
 from tagkit_crf_tagger.crf import CRF
+from tagkit_crf_tagger.forward_backward import LogPartition
 from tagkit_crf_tagger.layers import BiRNN
 
 
@@ -139,3 +140,32 @@ def test_marginals_fall_back_to_log_space_when_probabilities_underflow():
     marginals = crf.marginals(emissions, mask)
     assert torch.allclose(marginals, crf._log_space_marginals(emissions, mask))
     assert torch.isfinite(marginals).all()
+
+
+@pytest.mark.parametrize("scale", [1.0, 300.0])  # 300: scaled steps underflow, log space runs
+def test_scaled_log_partition_equals_log_space_in_value_and_gradient(scale):
+    crf, emissions, lengths, mask, _ = _crf_and_batch(num_tags=6, lengths=(7, 7, 4, 2, 1))
+    with torch.no_grad():
+        crf.transitions.mul_(scale)
+    results = []
+    for method in (crf._log_partition, crf._log_space_partition):
+        crf.zero_grad()
+        inputs = (emissions * scale).requires_grad_(True)
+        value = method(inputs, mask)
+        (value * torch.arange(1.0, 6.0)).sum().backward()
+        results.append((value.detach(), inputs.grad, crf.transitions.grad.clone(),
+                        crf.start_transitions.grad.clone(), crf.end_transitions.grad.clone()))
+    assert torch.isfinite(results[0][0]).all()
+    for ours, reference in zip(*results):
+        assert torch.allclose(ours, reference, rtol=1e-4, atol=1e-4 * scale)
+    scaled = LogPartition.apply(emissions * scale, crf.transitions, crf.start_transitions,
+                                crf.end_transitions, mask)
+    assert bool(torch.isnan(scaled).all()) == (scale > 1)  # the signal to use log space
+
+
+def test_log_partition_gradient_passes_gradcheck():
+    crf, emissions, lengths, mask, _ = _crf_and_batch(num_tags=4, lengths=(5, 3, 3, 1))
+    inputs = [emissions.double().requires_grad_(True)] + [
+        p.detach().double().requires_grad_(True)
+        for p in (crf.transitions, crf.start_transitions, crf.end_transitions)]
+    assert torch.autograd.gradcheck(lambda *a: LogPartition.apply(*a, mask), inputs)
