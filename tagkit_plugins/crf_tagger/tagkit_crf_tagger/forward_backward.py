@@ -13,7 +13,8 @@ epoch). The gradient of ``log Z`` is known in closed form: the expected counts, 
 marginals ``P(y_t = j)`` for the emissions, their first and last positions for the start and
 end scores, and the pairwise marginals ``P(y_t-1 = i, y_t = j)`` summed over positions for the
 transitions. :class:`LogPartition` runs the forward pass without a graph and computes those in
-one backward pass, about twice as fast over EWT training batches.
+one backward pass (over one epoch of EWT training chunks, value and gradient: 1.07 s against
+1.19 s through autograd in log space).
 
 Shapes: ``emissions (batch, len, tags)``, right-padded, ``mask (batch, len)`` true at real
 positions, every length at least 1. Internally everything is time-major, ``(len, batch, ...)``.
