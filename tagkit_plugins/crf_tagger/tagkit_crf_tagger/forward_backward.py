@@ -13,8 +13,10 @@ epoch). The gradient of ``log Z`` is known in closed form: the expected counts, 
 marginals ``P(y_t = j)`` for the emissions, their first and last positions for the start and
 end scores, and the pairwise marginals ``P(y_t-1 = i, y_t = j)`` summed over positions for the
 transitions. :class:`LogPartition` runs the forward pass without a graph and computes those in
-one backward pass (over one epoch of EWT training chunks, value and gradient: 1.07 s against
-1.19 s through autograd in log space).
+one backward pass (over EWT training chunks, value and gradient: 0.33 s against 0.46 s through
+autograd in log space; glove training epochs alternating between the two: 11.8 s against
+12.1 s). Its backward pass can underflow where the forward did not (a future that favours tags
+the emissions all but rule out); the gradient then comes from log space.
 
 Shapes: ``emissions (batch, len, tags)``, right-padded, ``mask (batch, len)`` true at real
 positions, every length at least 1. Internally everything is time-major, ``(len, batch, ...)``.
@@ -24,7 +26,8 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["log_partition", "log_space_partition", "scaled_marginals", "LogPartition"]
+__all__ = ["log_partition", "log_space_partition", "log_space_gradient", "scaled_marginals",
+           "LogPartition"]
 
 #: Below this a scaled step's normaliser has lost too much to trust (float32 denormals start
 #: at 1e-38): the log-space computation takes over.
@@ -106,13 +109,14 @@ class LogPartition(torch.autograd.Function):
         if not bool((norms.amin() > SMALLEST) & (final.amin() > SMALLEST)):
             return torch.full_like(final, float("nan"))
         lengths = mask.sum(dim=1)
-        ctx.save_for_backward(steps, trans, end_p, alphas, mask)
+        ctx.save_for_backward(steps, trans, end_p, alphas, mask, emissions, transitions, start,
+                              end)
         return (torch.log(norms).sum(dim=0) + torch.log(final) + (shift * mask).sum(dim=1)
                 + shifts[0] * (lengths - 1) + shifts[1] + shifts[2])
 
     @staticmethod
     def backward(ctx, grad):
-        steps, trans, end_p, alphas, mask = ctx.saved_tensors
+        steps, trans, end_p, alphas, mask, *inputs = ctx.saved_tensors
         step_mask = mask.transpose(0, 1).unsqueeze(2)
         betas = _backward_pass(steps, trans, end_p, step_mask)
         weight = step_mask.to(grad.dtype) * grad.view(1, -1, 1)  # (len, batch, 1)
@@ -127,7 +131,22 @@ class LogPartition(torch.autograd.Function):
         z = ((alphas[:-1] @ trans) * right).sum(dim=2, keepdim=True)
         z = torch.where(step_mask[1:], z, 1.0)
         d_transitions = torch.einsum("tbi,tbj->ij", alphas[:-1], right * (weight[1:] / z)) * trans
-        return d_emissions, d_transitions, d_start, d_end, None
+        grads = (d_emissions, d_transitions, d_start, d_end)
+        if not all(bool(torch.isfinite(g).all()) for g in grads):
+            # The backward pass underflowed where the forward did not (a future that favours
+            # tags this position's emissions all but rule out: common in the first batches,
+            # while emissions are wild): the exact gradient, through log space.
+            grads = log_space_gradient(inputs, mask, grad)
+        return (*grads, None)
+
+
+def log_space_gradient(inputs, mask, grad) -> tuple[torch.Tensor, ...]:
+    """The gradient of ``log_space_partition`` weighted by ``grad``, for
+    ``(emissions, transitions, start, end)``."""
+    with torch.enable_grad():
+        leaves = [tensor.detach().requires_grad_(True) for tensor in inputs]
+        value = log_space_partition(*leaves, mask)
+        return torch.autograd.grad(value, leaves, grad)
 
 
 def log_partition(emissions, transitions, start, end, mask) -> torch.Tensor:

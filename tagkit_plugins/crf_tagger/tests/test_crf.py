@@ -169,3 +169,22 @@ def test_log_partition_gradient_passes_gradcheck():
         p.detach().double().requires_grad_(True)
         for p in (crf.transitions, crf.start_transitions, crf.end_transitions)]
     assert torch.autograd.gradcheck(lambda *a: LogPartition.apply(*a, mask), inputs)
+
+
+def test_an_underflow_in_the_backward_pass_falls_back_to_the_log_space_gradient(monkeypatch):
+    from tagkit_crf_tagger import forward_backward
+
+    crf, emissions, lengths, mask, _ = _crf_and_batch(num_tags=5, lengths=(6, 4, 1))
+    expected = forward_backward.log_space_gradient(
+        (emissions, crf.transitions, crf.start_transitions, crf.end_transitions), mask,
+        torch.ones(3))
+    # Betas that underflowed to zero everywhere: 0/0 marginals, the case the fallback is for.
+    monkeypatch.setattr(forward_backward, "_backward_pass",
+                        lambda steps, *_: torch.zeros_like(steps))
+    crf.zero_grad()
+    inputs = emissions.clone().requires_grad_(True)
+    crf._log_partition(inputs, mask).sum().backward()
+    got = (inputs.grad, crf.transitions.grad, crf.start_transitions.grad,
+           crf.end_transitions.grad)
+    for ours, reference in zip(got, expected):
+        assert torch.isfinite(ours).all() and torch.allclose(ours, reference, atol=1e-5)
