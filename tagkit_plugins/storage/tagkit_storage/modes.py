@@ -9,9 +9,10 @@ since their output changes each step. The trainer, and ``predict``, call
 
 ``none`` (:class:`NoStorage`)
     Drops every stored embedding (and, as its ``keeps_embeddings`` is False, the trainer and
-    ``predict`` tell static embeddings not to store anything during the batch either). Extra memory: none beyond the batch being processed, so the
-    memory stays flat however large the corpus. Cost: static embeddings are recomputed every
-    epoch (a table lookup for GloVe, a full forward pass for a frozen language model).
+    ``predict`` tell static embeddings not to store anything during the batch either). Extra
+    memory: none beyond the batch being processed, so the memory stays flat however large the
+    corpus. Cost: static embeddings are recomputed every epoch (a table lookup for GloVe, a
+    full forward pass for a frozen language model).
 
 ``cpu`` (:class:`CPUStorage`)
     Keeps them in CPU memory (moved there if they were computed elsewhere). Extra memory:
