@@ -25,6 +25,7 @@ positions, every length at least 1. Internally everything is time-major, ``(len,
 from __future__ import annotations
 
 import torch
+from torch.autograd.function import once_differentiable
 
 __all__ = ["log_partition", "log_space_partition", "log_space_gradient", "scaled_marginals",
            "LogPartition"]
@@ -115,6 +116,7 @@ class LogPartition(torch.autograd.Function):
                 + shifts[0] * (lengths - 1) + shifts[1] + shifts[2])
 
     @staticmethod
+    @once_differentiable  # the expected counts are computed without a graph
     def backward(ctx, grad):
         steps, trans, end_p, alphas, mask, *inputs = ctx.saved_tensors
         step_mask = mask.transpose(0, 1).unsqueeze(2)
