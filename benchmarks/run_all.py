@@ -76,8 +76,13 @@ def table(rows: list[tuple[str, dict]], floor: dict) -> str:
               f"| length-bucketed, one group per batch | {o['padding_ratio']:.2f} | "
               f"{o['epoch_seconds']:.1f} | {o['train_tokens_per_second']:,.0f} |",
               f"| plain shuffled | {s['padding_ratio']:.2f} | {s['epoch_seconds']:.1f} | "
-              f"{s['train_tokens_per_second']:,.0f} |",
-              f"| predict (forward only, length-sorted) | | | "
+              f"{s['train_tokens_per_second']:,.0f} |"]
+    u = floor.get("unidirectional, one group")
+    if u:
+        lines.append(f"| reference only: a unidirectional LSTM (50->256), one group per batch | "
+                     f"{u['padding_ratio']:.2f} | {u['epoch_seconds']:.1f} | "
+                     f"{u['train_tokens_per_second']:,.0f} |")
+    lines += [f"| predict (forward only, length-sorted) | | | "
               f"{floor['predict_tokens_per_second']:,.0f} |",
               f"| predict, LSTM in bfloat16 | | | "
               f"{floor.get('predict_bfloat16_tokens_per_second', float('nan')):,.0f} |"]
