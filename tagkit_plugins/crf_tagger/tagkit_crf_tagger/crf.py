@@ -15,10 +15,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tagkit_crf_tagger.forward_backward import log_partition, log_space_partition, scaled_marginals
+from tagkit_crf_tagger.forward_backward import (
+    log_partition,
+    log_space_marginals,
+    log_space_partition,
+    scaled_marginals,
+)
 
 __all__ = ["CRF"]
-
 
 
 class CRF(nn.Module):
@@ -123,19 +127,5 @@ class CRF(nn.Module):
                                 self.end_transitions, mask)
 
     def _log_space_marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        steps = emissions.transpose(0, 1)
-        step_mask = mask.transpose(0, 1).unsqueeze(2)
-        length = steps.shape[0]
-        transitions = self.transitions.unsqueeze(0)
-        alphas = [self.start_transitions + steps[0]]
-        for t in range(1, length):
-            nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + transitions, dim=1) + steps[t]
-            alphas.append(torch.where(step_mask[t], nxt, alphas[-1]))
-        end = self.end_transitions.expand_as(steps[0])
-        betas = [end]
-        for t in range(length - 2, -1, -1):
-            nxt = torch.logsumexp(transitions + (steps[t + 1] + betas[-1]).unsqueeze(1), dim=2)
-            betas.append(torch.where(step_mask[t + 1], nxt, end))
-        betas.reverse()
-        joint = torch.stack(alphas, dim=1) + torch.stack(betas, dim=1)
-        return torch.softmax(joint, dim=2)
+        return log_space_marginals(emissions, self.transitions, self.start_transitions,
+                                   self.end_transitions, mask)

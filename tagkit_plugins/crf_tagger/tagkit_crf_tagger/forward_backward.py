@@ -28,7 +28,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 __all__ = ["log_partition", "log_space_partition", "log_space_gradient", "scaled_marginals",
-           "LogPartition"]
+           "log_space_marginals", "LogPartition"]
 
 #: Below this a scaled step's normaliser has lost too much to trust (float32 denormals start
 #: at 1e-38): the log-space computation takes over.
@@ -93,6 +93,25 @@ def log_space_partition(emissions, transitions, start, end, mask) -> torch.Tenso
         nxt = torch.logsumexp(alpha.unsqueeze(2) + pairs, dim=1) + steps[t]
         alpha = torch.where(step_mask[t], nxt, alpha)
     return torch.logsumexp(alpha + end, dim=1)
+
+
+@torch.no_grad()
+def log_space_marginals(emissions, transitions, start, end, mask) -> torch.Tensor:
+    """``P(y_t = j)``, ``(batch, len, tags)``, in log space (exact at any score range)."""
+    steps = emissions.transpose(0, 1)
+    step_mask = mask.transpose(0, 1).unsqueeze(2)
+    pairs = transitions.unsqueeze(0)
+    alphas = [start + steps[0]]
+    for t in range(1, steps.shape[0]):
+        nxt = torch.logsumexp(alphas[-1].unsqueeze(2) + pairs, dim=1) + steps[t]
+        alphas.append(torch.where(step_mask[t], nxt, alphas[-1]))
+    end = end.expand_as(steps[0])
+    betas = [end]
+    for t in range(steps.shape[0] - 2, -1, -1):
+        nxt = torch.logsumexp(pairs + (steps[t + 1] + betas[-1]).unsqueeze(1), dim=2)
+        betas.append(torch.where(step_mask[t + 1], nxt, end))
+    betas.reverse()
+    return torch.softmax(torch.stack(alphas, dim=1) + torch.stack(betas, dim=1), dim=2)
 
 
 class LogPartition(torch.autograd.Function):
