@@ -33,26 +33,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from conllu_text import read_sentences
+
 DEFAULT_CONLLU = "/work/shared/datasets/ud_english_ewt/en_ewt-ud-train.conllu"
-
-
-def read_conllu_words(path: Path) -> list[list[str]]:
-    """The word forms of each sentence (multi-word ranges and empty nodes skipped)."""
-    sentences, words = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if not line:
-                if words:
-                    sentences.append(words)
-                    words = []
-            elif not line.startswith("#"):
-                columns = line.split("\t")
-                if columns[0].isdigit():
-                    words.append(columns[1])
-    if words:
-        sentences.append(words)
-    return sentences
 
 
 def peak_mb() -> float:
@@ -109,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, float, float, str]] = []
 
     start = time.perf_counter()
-    words = read_conllu_words(args.conllu)[: args.limit]
+    words = [w for w, _ in read_sentences(args.conllu)][: args.limit]
     sentences = [Sentence(w) for w in words]
     if not args.no_shuffle:
         random.Random(args.seed).shuffle(sentences)

@@ -14,6 +14,7 @@ import json
 import time
 
 import torch
+from conllu_text import read_sentences
 from torch import nn
 
 from tagkit_core.trainer import TrainingConfig
@@ -21,18 +22,7 @@ from tagkit_core.trainer.batching import chunk, group_chunk_size, make_batches
 
 
 def read_lengths(path: str) -> list[int]:
-    lengths, current = [], 0
-    for line in open(path, encoding="utf-8"):
-        if not line.strip():
-            if current:
-                lengths.append(current)
-            current = 0
-        elif line[0] != "#" and "-" not in line.split("\t", 1)[0] and \
-                "." not in line.split("\t", 1)[0]:
-            current += 1
-    if current:
-        lengths.append(current)
-    return lengths
+    return [len(words) for words, _ in read_sentences(path)]
 
 
 def run(batches: list[list[int]], train: bool, chunk_size: int | None = None,

@@ -13,25 +13,7 @@ import sys
 import time
 
 import torch
-
-
-def read_test(path):
-    """(words, upos tags) per sentence; multi-word token ranges and empty nodes skipped."""
-    sentences, words, tags = [], [], []
-    for line in open(path, encoding="utf-8"):
-        line = line.rstrip("\n")
-        if not line:
-            if words:
-                sentences.append((words, tags))
-            words, tags = [], []
-        elif not line.startswith("#"):
-            columns = line.split("\t")
-            if "-" not in columns[0] and "." not in columns[0]:
-                words.append(columns[1])
-                tags.append(columns[3])
-    if words:
-        sentences.append((words, tags))
-    return sentences
+from conllu_text import read_sentences
 
 
 def main() -> None:
@@ -49,7 +31,7 @@ def main() -> None:
         from flair.data import Sentence
         from flair.models import SequenceTagger
     tagger = SequenceTagger.load(args.model)
-    test = read_test(args.test_file)
+    test = read_sentences(args.test_file)
     gold = [tag for _, tags in test for tag in tags]
     print("ready", flush=True)
     for line in sys.stdin:
