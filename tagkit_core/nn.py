@@ -65,8 +65,8 @@ def reversal_rows(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """:func:`reverse_within_length` as rows of the flat ``(batch * max_len, dim)`` view.
 
     With it, :func:`reverse_rows` reverses a batch with one ``index_select``: a tenth of the time
-    of ``gather`` with the index expanded over the feature dimension (measured on CPU at
-    ``(32, 20, 256)``: 13 against 139 microseconds).
+    of ``gather`` with the index expanded over the feature dimension (on CPU at ``(32, 20,
+    256)``: 17 against 143 microseconds, ``benchmarks/crf_speed.py``).
     """
     offsets = torch.arange(lengths.shape[0], device=lengths.device).unsqueeze(1) * max_len
     return (reverse_within_length(lengths, max_len) + offsets).view(-1)

@@ -13,10 +13,11 @@ epoch). The gradient of ``log Z`` is known in closed form: the expected counts, 
 marginals ``P(y_t = j)`` for the emissions, their first and last positions for the start and
 end scores, and the pairwise marginals ``P(y_t-1 = i, y_t = j)`` summed over positions for the
 transitions. :class:`LogPartition` runs the forward pass without a graph and computes those in
-one backward pass (over EWT training chunks, value and gradient: 0.33 s against 0.46 s through
-autograd in log space; glove training epochs alternating between the two: 11.8 s against
-12.1 s). Its backward pass can underflow where the forward did not (a future that favours tags
-the emissions all but rule out); the gradient then comes from log space.
+one backward pass (value and gradient over one epoch of EWT training chunk shapes: 1.03 s
+against 1.31 s through autograd in log space, `benchmarks/crf_speed.py`; glove training epochs
+alternating between the two: 11.8 s against 12.1 s). Its backward pass can underflow where
+the forward did not (a future that favours tags the emissions all but rule out); the gradient
+then comes from log space.
 
 Shapes: ``emissions (batch, len, tags)``, right-padded, ``mask (batch, len)`` true at real
 positions, every length at least 1. Internally everything is time-major, ``(len, batch, ...)``.
