@@ -114,7 +114,13 @@ class Corpus:
     def make_label_dictionary(
         self, label_type: str | None = None, add_unk: bool = False, min_count: int = 1
     ) -> Dictionary:
-        """Sentence-level labels of ``label_type`` seen in train (the only type, if None)."""
+        """The labels of ``label_type`` seen in train, most frequent first.
+
+        Sentence labels (classification) by default: with no ``label_type`` the corpus's only
+        sentence label type. A type that only tokens carry (``'upos'``, ``'ner'``) gives the
+        token tags instead, as newer Flair builds a tagger's dictionary
+        (``make_label_dictionary(label_type='upos')``).
+        """
         if label_type is None:
             types = {t for s in self.train for t in s._labels}
             if len(types) != 1:
@@ -127,8 +133,12 @@ class Corpus:
             label.value for s in self.train for label in s._labels.get(label_type, ())
         )
         if not counts:
+            counts = Counter(token.get_tag(label_type) for s in self.train for token in s
+                             if token.has_label(label_type))
+        if not counts:
             raise ValueError(
-                f"no train sentence of corpus {self.name!r} has a {label_type!r} label")
+                f"no train sentence or token of corpus {self.name!r} has a {label_type!r} "
+                f"label; label types present: {sorted(self._label_types())}")
         dictionary = Dictionary(add_unk=add_unk)
         for value, count in counts.most_common():
             if count >= min_count:

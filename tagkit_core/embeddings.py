@@ -16,36 +16,30 @@ whose tensors then come from the model file's state dict.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
+from tagkit_core.seeding import seeded_construction
+from tagkit_core.storage import StorageMode
 
 __all__ = ["Embeddings", "TokenEmbeddings", "DocumentEmbeddings", "StackedEmbeddings",
-           "DOCUMENT_KEY", "pad_stack", "pad_ids", "embeddings_stored"]
+           "DOCUMENT_KEY", "pad_stack", "pad_ids", "stores"]
 
 DOCUMENT_KEY = "__document__"
 
-_STORING: ContextVar[bool] = ContextVar("tagkit_embeddings_stored", default=True)
 
+def stores(embedding: Embeddings, storage: StorageMode | None) -> bool:
+    """Whether ``embedding`` stores what it computes on the sentences under ``storage``.
 
-@contextmanager
-def embeddings_stored(enabled: bool) -> Iterator[None]:
-    """Whether static embeddings store their output on the sentences inside the block.
-
-    ``predict`` and the trainer turn storing off under a storage mode that drops everything
-    after each batch (``none``): storing a view per sentence and dropping it again costs time
-    for nothing (about 3% of glove-only prediction). Vectors already stored are still reused.
+    Only static embeddings store (a trainable one's output changes every step). Under a mode
+    that drops everything after each batch (``none``) storing a view per sentence and dropping
+    it again costs time for nothing (about 3% of glove-only prediction). ``storage=None`` (a
+    user calling ``embed`` or the module directly) stores, as Flair does.
     """
-    token = _STORING.set(enabled)
-    try:
-        yield
-    finally:
-        _STORING.reset(token)
+    return embedding.is_static and (storage is None or storage.keeps_embeddings)
 
 
 def pad_stack(tensors: Sequence[torch.Tensor], max_len: int | None = None) -> torch.Tensor:
@@ -76,6 +70,13 @@ class Embeddings(nn.Module):
     """Base of every embedding: a torch module with a name, a length and a config."""
 
     registry_name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every component's initial weights come from its own seeded generator, so the
+        # tutorial's order (build, then train(seed=...)) is reproducible: tagkit_core.seeding.
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = seeded_construction(cls.__dict__["__init__"])
 
     def __init__(self) -> None:
         super().__init__()
@@ -124,17 +125,23 @@ class Embeddings(nn.Module):
 class TokenEmbeddings(Embeddings):
     """Embeddings with one vector per token."""
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:  # pragma: no cover
-        """Return ``(len(sentences), max_len, embedding_length)``, zero beyond each length."""
+    def _embed_batch(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                     ) -> torch.Tensor:  # pragma: no cover
+        """Return ``(len(sentences), max_len, embedding_length)``, zero beyond each length.
+
+        ``storage`` is the run's storage mode: an embedding that wraps others passes it on
+        (``inner(sentences, storage=storage)``); others ignore it.
+        """
         raise NotImplementedError
 
-    def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+    def forward(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                ) -> torch.Tensor:
         max_len = max((len(s) for s in sentences), default=0)
         if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
             stored = [s.embeddings[self.name] for s in sentences]
             return pad_stack(stored, max_len).to(self.device, non_blocking=True)
-        batch = self._embed_batch(sentences)
-        if _STORING.get() and self.is_static:
+        batch = self._embed_batch(sentences, storage=storage)
+        if stores(self, storage):
             self.store(sentences, batch.detach())
         return batch
 
@@ -146,15 +153,17 @@ class TokenEmbeddings(Embeddings):
 class DocumentEmbeddings(Embeddings):
     """Embeddings with one vector per sentence, stored as ``sentence.embedding``."""
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:  # pragma: no cover
-        """Return ``(len(sentences), embedding_length)``."""
+    def _embed_batch(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                     ) -> torch.Tensor:  # pragma: no cover
+        """Return ``(len(sentences), embedding_length)`` (``storage``: as for tokens)."""
         raise NotImplementedError
 
-    def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+    def forward(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                ) -> torch.Tensor:
         if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
             return torch.stack([s.embeddings[self.name] for s in sentences]).to(self.device)
-        batch = self._embed_batch(sentences)
-        if _STORING.get() and self.is_static:
+        batch = self._embed_batch(sentences, storage=storage)
+        if stores(self, storage):
             self.store(sentences, batch.detach())
         return batch
 
@@ -184,8 +193,9 @@ class StackedEmbeddings(TokenEmbeddings):
     def embedding_length(self) -> int:
         return sum(e.embedding_length for e in self.embeddings)
 
-    def forward(self, sentences: Sequence[Sentence]) -> torch.Tensor:
-        parts = [embedding(sentences) for embedding in self.embeddings]
+    def forward(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                ) -> torch.Tensor:
+        parts = [embedding(sentences, storage=storage) for embedding in self.embeddings]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def store(self, sentences: Sequence[Sentence], batch: torch.Tensor) -> None:

@@ -10,6 +10,8 @@ import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
+from tagkit_core.seeding import seeded_construction
+from tagkit_core.storage import StorageMode, resolve_storage_mode
 
 __all__ = ["Model", "Result"]
 
@@ -19,8 +21,8 @@ class Result:
     """What ``Model.evaluate`` returns, named as in Flair.
 
     ``main_score`` drives model selection and annealing; ``scores`` holds every figure by name
-    (``accuracy``, ``micro_f1``, ``macro_f1``, ``loss``...); ``detailed_results`` is a printable
-    per-class report; ``log_header``/``log_line`` are the columns written into loss.tsv.
+    (``accuracy``, ``micro_f1``, ``macro_f1``, ``loss``...; the trainer writes each into a
+    ``DEV_<NAME>`` column of loss.tsv); ``detailed_results`` is a printable per-class report.
     """
 
     main_score: float
@@ -32,14 +34,6 @@ class Result:
     @property
     def loss(self) -> float:
         return self.scores.get("loss", float("nan"))
-
-    @property
-    def log_header(self) -> str:
-        return "\t".join(k.upper() for k in self.scores if k != "loss")
-
-    @property
-    def log_line(self) -> str:
-        return "\t".join(f"{v:.4f}" for k, v in self.scores.items() if k != "loss")
 
     def __str__(self) -> str:
         return self.detailed_results or f"{self.main_score_name}: {self.main_score:.4f}"
@@ -55,9 +49,21 @@ class Model(nn.Module):
     registry_name: ClassVar[str] = ""
     label_type: str = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Every component's initial weights come from its own seeded generator, so the
+        # tutorial's order (build, then train(seed=...)) is reproducible: tagkit_core.seeding.
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = seeded_construction(cls.__dict__["__init__"])
+
     # -- abstract -------------------------------------------------------------------------------
-    def forward_loss(self, sentences: Sequence[Sentence]) -> tuple[torch.Tensor, int]:
-        """Return the summed loss over the batch and the number of items it sums over."""
+    def forward_loss(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                     ) -> tuple[torch.Tensor, int]:
+        """Return the summed loss over the batch and the number of items it sums over.
+
+        :param storage: the run's storage mode, to pass to the embeddings
+            (``self.embeddings(sentences, storage=storage)``); the trainer gives it.
+        """
         raise NotImplementedError  # pragma: no cover
 
     def predict(self, sentences: Sentence | Sequence[Sentence], mini_batch_size: int = 32,
@@ -78,6 +84,23 @@ class Model(nn.Module):
         return cls(**config)
 
     # -- shared behaviour -----------------------------------------------------------------------
+    def storage_mode(self, mode: str | StorageMode | None) -> StorageMode:
+        """The storage mode object for ``predict``/``evaluate``'s ``embedding_storage_mode``.
+
+        Resolve it once per call and pass the object to the embeddings and to
+        ``mode.after_batch``: this is all a model needs to get storage right.
+        """
+        return resolve_storage_mode(mode, self.device)
+
+    @staticmethod
+    def batches(sentences: Sequence[Sentence], mini_batch_size: int) -> list[list[Sentence]]:
+        """``sentences`` in consecutive batches of ``mini_batch_size`` (checked: a positive int)."""
+        if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, int) \
+                or mini_batch_size < 1:
+            raise ValueError(f"mini_batch_size must be a positive integer, got {mini_batch_size!r}")
+        sentences = list(sentences)
+        return [sentences[i:i + mini_batch_size] for i in range(0, len(sentences), mini_batch_size)]
+
     @property
     def device(self) -> torch.device:
         for tensor in self.parameters():

@@ -103,7 +103,7 @@ def test_components_json(runner, use_plugins, make_plugin, dataset_plugin):
     assert {"kind": "dataset", "name": "toy", "object": "comp.ToyCorpus", "plugin": "comp",
             "distribution": "tagkit-comp", "version": "4.0"} in listed
     assert all({"kind", "name", "distribution", "version"} <= set(item) for item in listed)
-    assert {item["kind"] for item in listed} == {"dataset", "embedding"}
+    assert {item["kind"] for item in listed} == {"dataset", "embedding", "storage_mode"}
     assert [item["name"] for item in invoke_json(runner, "components", "dataset")] == ["toy"]
     assert invoke_json(runner, "components", "plotter") == []
 

@@ -33,6 +33,9 @@ def on_train_start(trainer, base_path: Path) -> None:
     if logger.level == logging.NOTSET or logger.level > logging.INFO:
         logger.setLevel(logging.INFO)
     resumed = trainer.epoch > 0
+    if resumed:  # a run killed after writing an epoch's rows but before its checkpoint
+        for name in ("loss.tsv", "weights.txt"):
+            _drop_rows_after(base_path / name, trainer.epoch, header=name == "loss.tsv")
     _runs[id(trainer)] = {"handler": handler, "base_path": base_path, "resumed": resumed,
                           "indices": {}}
     logger.info("%s training %s on %s (%d train / %d dev / %d test sentences)",
@@ -49,6 +52,21 @@ def on_epoch_end(trainer, epoch: int, metrics) -> None:
         return
     _append_loss_row(run, metrics)
     _append_weights(run, trainer.model, epoch)
+
+
+def _drop_rows_after(path: Path, epoch: int, header: bool) -> None:
+    """Keep only the rows of epochs up to ``epoch`` (the first column), so that the epochs a
+    resumed run repeats are not listed twice."""
+    if not path.exists():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = lines[:1] if header else []
+    for line in lines[1:] if header else lines:
+        first = line.split("\t", 1)[0]
+        if first.isdigit() and int(first) <= epoch:
+            kept.append(line)
+    if len(kept) != len(lines):
+        path.write_text("".join(kept), encoding="utf-8")
 
 
 def _append_loss_row(run: dict[str, Any], metrics) -> None:

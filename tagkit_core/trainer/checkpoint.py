@@ -59,7 +59,7 @@ def optimizer_class(path: str) -> type:
 
 
 def save_checkpoint(path: Path, *, model, optimizer, scheduler, epoch: int, config: dict,
-                    history: dict, best_score: float | None) -> None:
+                    history: dict, best_score: float | None, extra: dict | None = None) -> None:
     payload = {
         "checkpoint_version": CHECKPOINT_VERSION,
         "model_header": json.dumps(model_header(model)),
@@ -72,6 +72,7 @@ def save_checkpoint(path: Path, *, model, optimizer, scheduler, epoch: int, conf
         "config": json.dumps(config),
         "history": json.dumps(history),
         "best_score": best_score,
+        "extra": json.dumps(extra or {}),
     }
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
@@ -87,6 +88,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path} is not a readable tagkit checkpoint: {error}") from None
     if not isinstance(payload, dict) or payload.get("checkpoint_version") != CHECKPOINT_VERSION:
         raise ValueError(f"{path} is not a tagkit checkpoint (version {CHECKPOINT_VERSION})")
-    for key in ("model_header", "scheduler_state", "config", "history"):
+    payload.setdefault("extra", "{}")
+    for key in ("model_header", "scheduler_state", "config", "history", "extra"):
         payload[key] = json.loads(payload[key])
     return payload

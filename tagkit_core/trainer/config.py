@@ -1,20 +1,55 @@
 """The options of one training run, and the metrics reported after each epoch.
 
 Option names and defaults follow Flair's ``ModelTrainer.train`` (the tutorial's code ports by
-changing imports), collected in a small attrs class instead of a 33-argument function, so an
-unknown option is an immediate ``TypeError`` and a checkpoint can store the run's options as JSON.
+changing imports), collected in a small attrs class instead of a 33-argument function. The class
+is the one source of the options: each field carries its help text in ``metadata["doc"]``, and
+:func:`train_signature` / :func:`options_doc` turn the fields into ``ModelTrainer.train``'s
+signature and docstring, so ``help()``, ``inspect.signature`` and IDEs that read them always
+agree with what is accepted. :meth:`TrainingConfig.from_options` rejects an unknown option
+with the closest known one.
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import math
+import typing
+from typing import Any
+
 import attrs
 
-__all__ = ["TrainingConfig", "EpochMetrics"]
+if typing.TYPE_CHECKING:  # pragma: no cover
+    from tagkit_core.storage import StorageMode
+
+__all__ = ["TrainingConfig", "EpochMetrics", "train_signature", "options_doc"]
 
 
-def _positive(instance, attribute, value) -> None:
-    if value is not None and value <= 0:
-        raise ValueError(f"{attribute.name} must be positive, got {value}")
+def _check(kind: type, positive: bool = False, optional: bool = False):
+    """An attrs validator: the value is a ``kind`` (ints accepted for floats, bools never for
+    numbers), positive and finite when asked, None only when ``optional``."""
+
+    def validate(instance, attribute, value) -> None:
+        if value is None and optional:
+            return
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise TypeError(f"option {attribute.name} must be {kind.__name__}"
+                            f"{' or None' if optional else ''}, got {value!r}")
+        if kind in (int, float) and not math.isfinite(value):
+            raise ValueError(f"option {attribute.name} must be finite, got {value!r}")
+        if positive and value <= 0:
+            raise ValueError(f"option {attribute.name} must be positive, got {value!r}")
+
+    return validate
+
+
+def _option(default: Any, kind: type, doc: str, positive: bool = False,
+            optional: bool = False) -> Any:
+    return attrs.field(default=default, validator=_check(kind, positive, optional),
+                       metadata={"doc": doc})
 
 
 @attrs.define(kw_only=True)
@@ -34,39 +69,98 @@ class TrainingConfig:
       gradients, so larger batches are faster.
     """
 
-    learning_rate: float = attrs.field(default=0.1, validator=_positive)
-    mini_batch_size: int = attrs.field(default=32, validator=_positive)
-    mini_batch_chunk_size: int | None = attrs.field(default=None, validator=_positive)
-    eval_mini_batch_size: int | None = attrs.field(default=None, validator=_positive)
-    max_epochs: int = attrs.field(default=100, validator=_positive)
-    anneal_factor: float = 0.5
-    patience: int = 3
-    min_learning_rate: float = 0.0001
-    anneal_with_restarts: bool = False
-    train_with_dev: bool = False
-    train_with_test: bool = False
-    checkpoint: bool = False
-    save_final_model: bool = True
-    save_best_model: bool = True
-    embeddings_storage_mode: str = "cpu"
-    shuffle: bool = True
-    length_bucketing: bool = True
-    length_groups_per_batch: int = attrs.field(default=2, validator=_positive)
-    seed: int = 1
-    max_grad_norm: float | None = 5.0
-    weight_decay: float = 0.0
-    device: str | None = None
-    num_threads: int | None = None
-    show_progress: bool | None = None
+    learning_rate: float = _option(0.1, float, "initial learning rate", positive=True)
+    mini_batch_size: int = _option(32, int, "sentences per optimizer step", positive=True)
+    mini_batch_chunk_size: int | None = _option(
+        None, int, "split each batch into chunks of this many sentences and accumulate their "
+        "gradients (same gradient, less memory)", positive=True, optional=True)
+    eval_mini_batch_size: int | None = _option(
+        None, int, "batch size for dev/test evaluation (default 4 x mini_batch_size)",
+        positive=True, optional=True)
+    max_epochs: int = _option(100, int, "stop after this epoch", positive=True)
+    anneal_factor: float = _option(
+        0.5, float, "multiply the learning rate by this after `patience` epochs without a "
+        "better dev score (or train loss without dev)", positive=True)
+    patience: int = _option(3, int, "epochs without improvement before annealing")
+    min_learning_rate: float = _option(
+        0.0001, float, "stop once the learning rate falls below this")
+    anneal_with_restarts: bool = _option(
+        False, bool, "when the learning rate is annealed, reload the best model's weights "
+        "(best-model.pt) and go on from there, as Flair does")
+    train_with_dev: bool = _option(False, bool, "train on train + dev (no dev scores)")
+    train_with_test: bool = _option(False, bool, "train on the test split too")
+    checkpoint: bool = _option(
+        False, bool, "write checkpoint.pt after every epoch, for ModelTrainer.load_checkpoint")
+    save_final_model: bool = _option(True, bool, "write final-model.pt at the end")
+    save_best_model: bool = _option(
+        True, bool, "write best-model.pt whenever the dev score improves")
+    embeddings_storage_mode: str | StorageMode = _option(
+        "cpu", object, "what static embeddings keep between batches: 'none', 'cpu', 'gpu' "
+        "(a registered storage mode name, or a StorageMode instance)")
+    shuffle: bool = _option(True, bool, "shuffle the training sentences every epoch")
+    length_bucketing: bool = _option(
+        True, bool, "batch sentences of similar length together (see TrainingConfig)")
+    length_groups_per_batch: int = _option(
+        2, int, "runs of similar length joined into each bucketed batch", positive=True)
+    seed: int = _option(
+        1, int, "seeds every random draw of the run (shuffling, dropout); the initial weights "
+        "come from tagkit_core.set_seed (default seed 1) when the model is built")
+    max_grad_norm: float | None = _option(
+        5.0, float, "clip the gradient norm to this (None: no clipping)", positive=True,
+        optional=True)
+    weight_decay: float = _option(0.0, float, "the optimizer's weight decay")
+    device: str | None = _option(
+        None, str, "'cpu', 'cuda', 'cuda:1'... (default: cuda if available)", optional=True)
+    num_threads: int | None = _option(
+        None, int, "torch CPU threads (default: torch's own)", positive=True, optional=True)
+    show_progress: bool | None = _option(
+        None, bool, "a progress bar per epoch (default: when stderr is a terminal)",
+        optional=True)
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 < self.anneal_factor <= 1.0:
-            raise ValueError(f"anneal_factor must be in (0, 1], got {self.anneal_factor}")
+            raise ValueError(f"option anneal_factor must be in (0, 1], got {self.anneal_factor}")
+        if self.patience < 0:
+            raise ValueError(f"option patience must be >= 0, got {self.patience}")
         if self.eval_mini_batch_size is None:
             self.eval_mini_batch_size = 4 * self.mini_batch_size
 
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> TrainingConfig:
+        """A config from ``train``'s keyword options; an unknown one gets a suggestion."""
+        known = [field.name for field in attrs.fields(cls)]
+        for name in options:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else \
+                    f"; the options are: {', '.join(known)}"
+                raise TypeError(f"unknown option {name!r}{hint}")
+        return cls(**options)
+
     def to_json(self) -> dict:
-        return attrs.asdict(self)
+        data = attrs.asdict(self)
+        mode = data["embeddings_storage_mode"]
+        if not isinstance(mode, str):  # an instance: record its registry name
+            data["embeddings_storage_mode"] = getattr(mode, "registry_name", repr(mode))
+        return data
+
+
+def train_signature(method) -> inspect.Signature:
+    """``method``'s ``(self, base_path)`` followed by every option, keyword-only, typed."""
+    first = list(inspect.signature(method).parameters.values())[:2]
+    from tagkit_core.storage import StorageMode
+
+    hints = typing.get_type_hints(TrainingConfig, localns={"StorageMode": StorageMode})
+    options = [inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
+                                 default=field.default, annotation=hints[field.name])
+               for field in attrs.fields(TrainingConfig)]
+    return inspect.Signature(first + options, return_annotation=dict)
+
+
+def options_doc() -> str:
+    """One ``:param name: help (default ...)`` line per option, for ``train``'s docstring."""
+    return "\n".join(f"        :param {field.name}: {field.metadata['doc']} "
+                     f"(default {field.default!r})" for field in attrs.fields(TrainingConfig))
 
 
 @attrs.define

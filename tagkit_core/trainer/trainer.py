@@ -26,10 +26,11 @@ import torch
 
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
-from tagkit_core.embeddings import embeddings_stored
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model
-from tagkit_core.storage import get_storage_mode
+from tagkit_core.registry import get_registry
+from tagkit_core.seeding import seed_generators
+from tagkit_core.storage import StorageMode, resolve_storage_mode
 from tagkit_core.trainer.batching import by_length, chunk, group_chunk_size, make_batches
 from tagkit_core.trainer.checkpoint import (
     optimizer_class,
@@ -37,7 +38,15 @@ from tagkit_core.trainer.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from tagkit_core.trainer.config import EpochMetrics, TrainingConfig
+from tagkit_core.trainer.config import EpochMetrics, TrainingConfig, options_doc, train_signature
+from tagkit_core.trainer.lifecycle_calls import RunHooks
+from tagkit_core.trainer.safeguards import (
+    LossWatch,
+    check_trainable,
+    corpus_fingerprint,
+    prepare_run_folder,
+    warn_if_other_corpus,
+)
 
 __all__ = ["ModelTrainer", "NonFiniteLossError"]
 
@@ -92,25 +101,25 @@ class ModelTrainer:
     def train(self, base_path: str | Path, **options: Any) -> dict[str, Any]:
         """Train and return ``{"test_score", "dev_score_history", "train_loss_history", ...}``.
 
-        ``options`` are the fields of :class:`TrainingConfig` (``learning_rate``,
-        ``mini_batch_size``, ``max_epochs``, ``checkpoint``, ``embeddings_storage_mode``...).
-        """
-        from tagkit_core.registry import get_registry
+        The options are the fields of :class:`TrainingConfig` (this signature and the list
+        below are generated from it); an unknown one is a ``TypeError`` naming the closest.
+        A fresh run seeds its draws with ``seed``; one from :meth:`load_checkpoint` continues
+        the checkpointed run's random state instead.
 
-        self.config = config = TrainingConfig(**options)
+        :param base_path: the run's folder: final-model.pt, best-model.pt, checkpoint.pt,
+            training.log, loss.tsv and weights.txt go there.
+{options}
+        """
+        self.config = config = TrainingConfig.from_options(options)
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
-        registry = get_registry()
-        added = [p for p in self.plugins if not registry.pm.is_registered(p)]
-        for plugin in added:
-            registry.pm.register(plugin)
+        hooks = RunHooks(get_registry(), self.plugins)
         console = _console_handler()
         try:
             with existing_objects_frozen():
-                return self._train(base_path, config, registry.pm.hook)
+                return self._train(base_path, config, hooks)
         finally:
-            for plugin in added:
-                registry.pm.unregister(plugin)
+            hooks.close()
             if console is not None:
                 logging.getLogger("tagkit").removeHandler(console)
 
@@ -129,64 +138,82 @@ class ModelTrainer:
             optimizer.load_state_dict(self._resume["optimizer_state"])
             scheduler.load_state_dict(self._resume["scheduler_state"])
             restore_rng_state(self._resume["rng_state"])
+            warn_if_other_corpus((self._resume.get("extra") or {}).get("corpus"), self.corpus)
             self._resume = None
         else:
-            torch.manual_seed(config.seed)
+            seed_generators(config.seed)
         return device, optimizer, scheduler, has_dev
 
-    def _train(self, base_path: Path, config: TrainingConfig, hook) -> dict[str, Any]:
-        device, optimizer, scheduler, has_dev = self._setup(config)
-        storage = get_storage_mode(config.embeddings_storage_mode, device)
+    def _train(self, base_path: Path, config: TrainingConfig, hooks: RunHooks
+               ) -> dict[str, Any]:
         train_data = list(self.corpus.train)
         if config.train_with_dev:
             train_data += self.corpus.dev
         if config.train_with_test:
             train_data += self.corpus.test
-        if not train_data:
-            raise ValueError(f"corpus {self.corpus.name!r} has no training sentences")
+        check_trainable(self.corpus.name, train_data)
+        prepare_run_folder(base_path, resuming=self.epoch > 0)
+        device, optimizer, scheduler, has_dev = self._setup(config)
+        storage = resolve_storage_mode(config.embeddings_storage_mode, device)
         if not has_dev:
             log.warning("no dev split%s: training without dev scores; the learning rate anneals "
                         "on the train loss and no best-model.pt is written",
                         " (train_with_dev)" if config.train_with_dev else "")
         lengths = [len(s) for s in train_data]
-        hook.on_train_start(trainer=self, base_path=base_path)
-        start_epoch = self.epoch + 1
-        stopped: str | None = None
+        self._loss_watch = LossWatch(self.history["train_loss"][0]
+                                     if self.history["train_loss"] else None)
+        hooks.call("on_train_start", trainer=self, base_path=base_path)
+        result = self._result(None, base_path)
         try:
-            for epoch in range(start_epoch, config.max_epochs + 1):
+            stopped = self._epochs(config, train_data, lengths, optimizer, scheduler, storage,
+                                   has_dev, base_path, hooks)
+            if stopped is None and config.save_final_model:
+                self.model.save(base_path / "final-model.pt")
+            test_score = None if stopped else self._final_test(base_path, config)
+            result = self._result(test_score, base_path)
+        finally:
+            # Also after an error: the hooks close what on_train_start opened (log handlers).
+            hooks.call("on_train_end", trainer=self, base_path=base_path, result=result)
+        if hooks.failures:
+            result["plugin_errors"] = [failure.message for failure in hooks.failures]
+        return result
+
+    def _epochs(self, config: TrainingConfig, train_data: list[Sentence], lengths: list[int],
+                optimizer, scheduler, storage: StorageMode, has_dev: bool, base_path: Path,
+                hooks: RunHooks) -> str | None:
+        """Run the epochs; returns why training stopped early (Ctrl-C), or None."""
+        try:
+            for epoch in range(self.epoch + 1, config.max_epochs + 1):
                 lr = optimizer.param_groups[0]["lr"]
                 if lr < config.min_learning_rate:
                     log.info("learning rate %.6f fell below %.6f: training stops", lr,
                              config.min_learning_rate)
                     break
-                hook.on_epoch_start(trainer=self, epoch=epoch, learning_rate=lr)
-                with embeddings_stored(storage.keeps_embeddings):
-                    metrics = self._run_epoch(epoch, train_data, lengths, optimizer, storage,
-                                              base_path)
-                self._after_epoch(epoch, metrics, has_dev, scheduler, storage, base_path)
+                hooks.call("on_epoch_start", trainer=self, epoch=epoch, learning_rate=lr)
+                metrics = self._run_epoch(epoch, train_data, lengths, optimizer, storage,
+                                          base_path)
+                self._after_epoch(epoch, metrics, has_dev, optimizer, scheduler, storage,
+                                  base_path)
                 self.epoch = epoch
-                hook.on_epoch_end(trainer=self, epoch=epoch, metrics=metrics)
+                hooks.call("on_epoch_end", trainer=self, epoch=epoch, metrics=metrics)
                 if config.checkpoint:
                     save_checkpoint(base_path / "checkpoint.pt", model=self.model,
                                     optimizer=optimizer, scheduler=scheduler, epoch=epoch,
                                     config=config.to_json(), history=self.history,
-                                    best_score=self.best_score)
+                                    best_score=self.best_score,
+                                    extra={"corpus": corpus_fingerprint(self.corpus)})
         except KeyboardInterrupt:
             stopped = f"interrupted by the user in epoch {self.epoch + 1}"
             log.warning("%s: saving the model to %s", stopped, base_path / "final-model.pt")
             self.model.save(base_path / "final-model.pt")
-            hook.on_train_interrupted(trainer=self, epoch=self.epoch + 1, reason=stopped)
+            hooks.call("on_train_interrupted", trainer=self, epoch=self.epoch + 1,
+                       reason=stopped)
+            return stopped
         except NonFiniteLossError as error:
-            hook.on_train_interrupted(trainer=self, epoch=self.epoch + 1, reason=str(error))
-            result = self._result(None, base_path)
-            hook.on_train_end(trainer=self, base_path=base_path, result=result)
+            hooks.call("on_train_interrupted", trainer=self, epoch=self.epoch + 1,
+                       reason=str(error))
             raise
-        if stopped is None and config.save_final_model:
-            self.model.save(base_path / "final-model.pt")
-        test_score = None if stopped else self._final_test(base_path, config, storage)
-        result = self._result(test_score, base_path)
-        hook.on_train_end(trainer=self, base_path=base_path, result=result)
-        return result
+        return None
 
     def _run_epoch(self, epoch: int, train_data: list[Sentence], lengths: list[int], optimizer,
                    storage, base_path: Path) -> EpochMetrics:
@@ -206,13 +233,14 @@ class ModelTrainer:
             # Sorted only when chunked: the order inside a batch decides which sentence draws
             # which dropout mask, so unchunked runs keep their batches' own order.
             for part in chunk(by_length(batch), size) if size else [batch]:
-                loss, count = self.model.forward_loss(part)
+                loss, count = self.model.forward_loss(part, storage=storage)
                 value = loss.item()
                 if not math.isfinite(value):
                     self._stop_on_bad_loss(epoch, batch_no, value, base_path)
                 loss.backward()
                 total_loss += value
                 total_count += count
+                self._loss_watch.see(value / max(count, 1), epoch, batch_no)
             if config.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
             optimizer.step()
@@ -239,9 +267,10 @@ class ModelTrainer:
             f"stopped. Last good files in {base_path}: {', '.join(kept) or 'none'}. "
             "Try a lower learning rate or gradient clipping (max_grad_norm).")
 
-    def _after_epoch(self, epoch: int, metrics: EpochMetrics, has_dev: bool, scheduler, storage,
-                     base_path: Path) -> None:
+    def _after_epoch(self, epoch: int, metrics: EpochMetrics, has_dev: bool, optimizer, scheduler,
+                     storage: StorageMode, base_path: Path) -> None:
         config = self.config
+        lr_before = optimizer.param_groups[0]["lr"]
         if has_dev:
             result = self.model.evaluate(self.corpus.dev,
                                          mini_batch_size=config.eval_mini_batch_size,
@@ -258,18 +287,30 @@ class ModelTrainer:
             self.best_score = metrics.dev_score
             if config.save_best_model:
                 self.model.save(base_path / "best-model.pt")
+        if config.anneal_with_restarts and optimizer.param_groups[0]["lr"] < lr_before:
+            self._restart_from_best(base_path)
         self.history["train_loss"].append(metrics.train_loss)
         self.history["dev_loss"].append(metrics.dev_loss)
         self.history["dev_score"].append(metrics.dev_score)
         self.history["learning_rate"].append(metrics.learning_rate)
-        dev = (f" - dev loss {metrics.dev_loss:.4f} - dev score {metrics.dev_score:.4f}"
+        dev = (f" - dev loss {_fmt(metrics.dev_loss)} - dev score {_fmt(metrics.dev_score)}"
                if has_dev else "")
         log.info("epoch %d - lr %.4f - train loss %.4f - %.1fs (%.0f sents/s)%s%s", epoch,
                  metrics.learning_rate, metrics.train_loss, metrics.seconds,
                  metrics.train_sentences_per_second, dev, " - new best" if
                  metrics.improved and has_dev else "")
 
-    def _final_test(self, base_path: Path, config: TrainingConfig, storage) -> float | None:
+    def _restart_from_best(self, base_path: Path) -> None:
+        """``anneal_with_restarts``: go on from the best model's weights (Flair's rule: the
+        optimizer keeps its state and the new, lower learning rate)."""
+        best = base_path / "best-model.pt"
+        if not best.exists():
+            return
+        state = type(self.model).load(best).state_dict()
+        self.model.load_state_dict(state)
+        log.info("learning rate annealed: restarting from the best model (%s)", best)
+
+    def _final_test(self, base_path: Path, config: TrainingConfig) -> float | None:
         if not self.corpus.test:
             log.info("no test split: no final test score")
             return None
@@ -289,6 +330,16 @@ class ModelTrainer:
                 "train_loss_history": list(self.history["train_loss"]),
                 "dev_loss_history": list(self.history["dev_loss"]), "base_path": str(base_path),
                 "epochs": self.epoch}
+
+
+def _fmt(value: float | None) -> str:
+    """A score or loss for the log; ``-`` when there is none (e.g. a dev loss that could not be
+    computed because dev has tags the dictionary lacks)."""
+    return "-" if value is None else f"{value:.4f}"
+
+
+ModelTrainer.train.__signature__ = train_signature(ModelTrainer.train)  # type: ignore[attr-defined]
+ModelTrainer.train.__doc__ = ModelTrainer.train.__doc__.replace("{options}", options_doc())
 
 
 def _console_handler() -> logging.Handler | None:

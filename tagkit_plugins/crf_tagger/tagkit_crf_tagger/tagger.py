@@ -17,13 +17,13 @@ from torch import nn
 
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
-from tagkit_core.embeddings import TokenEmbeddings, embeddings_stored, pad_ids
+from tagkit_core.embeddings import TokenEmbeddings, pad_ids
 from tagkit_core.evaluation import sequence_labelling_result
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
 from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.persistence import build_component, component_spec
-from tagkit_core.storage import StorageMode, get_storage_mode
+from tagkit_core.storage import StorageMode
 from tagkit_crf_tagger.crf import CRF
 from tagkit_crf_tagger.layers import BiRNN
 
@@ -106,8 +106,9 @@ class SequenceTagger(Model):
             self.crf = CRF(len(tag_dictionary))
 
     # -- network --------------------------------------------------------------------------------
-    def _features(self, sentences: Sequence[Sentence], rnn_dtype: torch.dtype | None = None):
-        embedded = self.embeddings(sentences)
+    def _features(self, sentences: Sequence[Sentence], storage: StorageMode | None,
+                  rnn_dtype: torch.dtype | None = None):
+        embedded = self.embeddings(sentences, storage=storage)
         lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
         mask = torch.arange(embedded.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)
         mask = mask.to(embedded.device)
@@ -130,6 +131,13 @@ class SequenceTagger(Model):
                 if unknown and not self.tag_dictionary.add_unk:
                     if not strict:
                         return None
+                    if not any(token.has_label(self.tag_type) for token in sentence):
+                        present = sorted({t for token in sentence for t in token.label_types})
+                        raise KeyError(
+                            f"sentence {sentence.to_plain_string()[:60]!r} has no "
+                            f"{self.tag_type!r} tags (its tokens have {present}): the tagger "
+                            f"was built with tag_type={self.tag_type!r}; use the tag type the "
+                            "corpus has and that the tag dictionary was made from")
                     raise KeyError(
                         f"tag {unknown[0]!r} of sentence {sentence.to_plain_string()[:60]!r} is "
                         f"not in the tag dictionary ({len(self.tag_dictionary)} tags); build the "
@@ -144,11 +152,12 @@ class SequenceTagger(Model):
             return self.crf.neg_log_likelihood(scores, tags, mask, lengths).sum()
         return nn.functional.cross_entropy(scores[mask], tags[mask], reduction="sum")
 
-    def forward_loss(self, sentences: Sequence[Sentence]) -> tuple[torch.Tensor, int]:
+    def forward_loss(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                     ) -> tuple[torch.Tensor, int]:
         sentences = [s for s in sentences if len(s)]
         if not sentences:
             return torch.zeros((), device=self.device, requires_grad=True), 0
-        scores, lengths, mask = self._features(sentences)
+        scores, lengths, mask = self._features(sentences, storage)
         tags = self._gold_tags(sentences, scores.shape[1]).to(scores.device)
         return self._loss(scores, lengths, mask, tags), int(lengths.sum())
 
@@ -188,24 +197,23 @@ class SequenceTagger(Model):
         if precision not in _PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}")
         todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
-        storage = get_storage_mode(embedding_storage_mode, self.device)
+        batches = self.batches(todo, mini_batch_size)
+        storage = self.storage_mode(embedding_storage_mode)
         was_training = self.training
         self.eval()
         loss_sum, count = 0.0, 0
-        batches = [todo[i:i + mini_batch_size] for i in range(0, len(todo), mini_batch_size)]
         progress = None
         if verbose:
             from tqdm import tqdm
 
             progress = tqdm(total=len(todo), desc="predicting", unit="sentence")
         try:
-            with torch.no_grad(), existing_objects_frozen(), \
-                    embeddings_stored(storage.keeps_embeddings):
+            with torch.no_grad(), existing_objects_frozen():
                 for group in decode_groups(batches, self.decode_group_positions):
                     sentences = [sentence for batch in group for sentence in batch]
                     features = []
                     for batch in group:
-                        features.append(self._features(batch, rnn_dtype))
+                        features.append(self._features(batch, storage, rnn_dtype))
                         storage.after_batch(batch)
                     scores, lengths, mask = join_padded(features)
                     if return_loss:

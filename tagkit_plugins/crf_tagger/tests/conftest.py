@@ -30,7 +30,7 @@ class ToyEmbeddings(TokenEmbeddings):
     def embedding_length(self) -> int:
         return self.dim
 
-    def _embed_batch(self, sentences):
+    def _embed_batch(self, sentences, storage=None):
         ids = [torch.tensor([self.index.get(t.text, 0) for t in s], dtype=torch.long)
                for s in sentences]
         return self.table(nn.utils.rnn.pad_sequence(ids, batch_first=True).to(self.device))

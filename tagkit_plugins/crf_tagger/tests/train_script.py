@@ -1,6 +1,10 @@
-"""A training run in its own process, for the kill-and-resume test (not collected by pytest).
+"""A training run in its own process, for the kill-and-resume and the reproducibility tests
+(not collected by pytest).
 
-Usage: python train_script.py fresh|kill|resume BASE_PATH MAX_EPOCHS [KILL_AT_EPOCH]
+Usage: python train_script.py fresh|kill|resume|tutorial BASE_PATH MAX_EPOCHS [KILL_AT_EPOCH]
+[EMBEDDINGS], EMBEDDINGS being "toy" (default), "toy+chars" or "word+chars" (a tiny word2vec
+text file written beside BASE_PATH, and CharacterEmbeddings). "tutorial" builds the model with
+no set_seed call, as the tutorial does, and trains with seed=1.
 """
 
 import json
@@ -21,7 +25,27 @@ from tagkit_crf_tagger import SequenceTagger  # noqa: E402
 
 mode, base, max_epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 kill_at = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+kinds = sys.argv[5] if len(sys.argv) > 5 else "toy"
 get_registry().add("embedding", ToyEmbeddings, plugin="tests")
+
+
+def embeddings():
+    from tagkit_core.embeddings import StackedEmbeddings
+    from tagkit_embeddings import CharacterEmbeddings, WordEmbeddings
+
+    if kinds == "toy":
+        return ToyEmbeddings(VOCAB)
+    first = ToyEmbeddings(VOCAB)
+    if kinds == "word+chars":
+        vectors = Path(base).parent / "vectors.txt"
+        if not vectors.exists():
+            rows = [f"{w.lower()} " + " ".join(f"{(i * 7 + j) % 11 / 10 - 0.5:.2f}"
+                                               for j in range(6)) for i, w in enumerate(VOCAB)]
+            vectors.write_text("\n".join(rows) + "\n", encoding="utf-8")
+        first = WordEmbeddings(str(vectors))
+    return StackedEmbeddings([first, CharacterEmbeddings(char_embedding_dim=6,
+                                                         hidden_size_char=6)])
+
 corpus = Corpus(make_sentences(60, 1), make_sentences(10, 2), make_sentences(10, 3))
 
 
@@ -36,10 +60,11 @@ class WaitToBeKilled:
 if mode == "resume":
     trainer = ModelTrainer.load_checkpoint(Path(base) / "checkpoint.pt", corpus)
 else:
-    set_seed(7)
-    tagger = SequenceTagger(16, ToyEmbeddings(VOCAB), corpus.make_tag_dictionary("pos"), "pos",
+    if mode != "tutorial":
+        set_seed(7)
+    tagger = SequenceTagger(16, embeddings(), corpus.make_tag_dictionary("pos"), "pos",
                             dropout=0.1)
     trainer = ModelTrainer(tagger, corpus, plugins=[WaitToBeKilled()])
 result = trainer.train(base, max_epochs=max_epochs, checkpoint=True, mini_batch_size=8,
-                       learning_rate=0.05, show_progress=False)
+                       learning_rate=0.05, show_progress=False, seed=1)
 print("RESULT " + json.dumps(result), flush=True)

@@ -151,7 +151,7 @@ class CharacterEmbeddings(TokenEmbeddings):
         self._id_lengths[size:needed] = torch.tensor([len(ids) for ids in lists])
         self._memo.update((word, size + i) for i, word in enumerate(words))
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+    def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         device = self.char_embedding.weight.device
         lengths = [len(s) for s in sentences]
         batch, max_len = len(sentences), max(lengths, default=0)
@@ -202,7 +202,11 @@ class CharacterEmbeddings(TokenEmbeddings):
             return cached
         directions = []
         for suffix in ("", "_reverse"):
-            rnn = nn.LSTM(self.char_embedding_dim, self.hidden_size_char, batch_first=True)
+            # Built on the meta device: its own initial weights are replaced at once, and
+            # drawing them would move torch's generator in the middle of training (the first
+            # forward pass), so a resumed run would draw other dropout masks than the original.
+            rnn = nn.LSTM(self.char_embedding_dim, self.hidden_size_char, batch_first=True,
+                          device="meta")
             for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
                 setattr(rnn, name, getattr(self.char_rnn, name + suffix))
             directions.append(rnn)

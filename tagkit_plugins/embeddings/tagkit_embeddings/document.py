@@ -24,6 +24,7 @@ from torch import nn
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import DocumentEmbeddings, StackedEmbeddings, TokenEmbeddings
 from tagkit_core.nn import LockedDropout, WordDropout
+from tagkit_core.storage import StorageMode
 
 __all__ = ["DocumentRNNEmbeddings", "DocumentPoolEmbeddings"]
 
@@ -53,11 +54,12 @@ def _built(specs: list[dict[str, Any]]) -> list[TokenEmbeddings]:
     return [build_component("embedding", spec) for spec in specs]
 
 
-def _token_tensor(stack: StackedEmbeddings, sentences: Sequence[Sentence]
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The padded word vectors ``(batch, max(1, max_len), dim)`` and the lengths (on CPU)."""
+def _token_tensor(stack: StackedEmbeddings, sentences: Sequence[Sentence],
+                  storage: StorageMode | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The padded word vectors ``(batch, max(1, max_len), dim)`` and the lengths (on CPU);
+    the token embeddings store (or not) under the run's ``storage`` mode."""
     lengths = torch.tensor([len(s) for s in sentences], dtype=torch.long)
-    x = stack(sentences)
+    x = stack(sentences, storage=storage)
     if x.shape[1] == 0:  # every sentence empty: one zero step keeps the shapes valid
         x = x.new_zeros(x.shape[0], 1, x.shape[2])
     return x, lengths
@@ -116,8 +118,9 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
     def embedding_length(self) -> int:
         return self.hidden_size * (4 if self.bidirectional else 1)
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
-        x, lengths = _token_tensor(self.embeddings, sentences)
+    def _embed_batch(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                     ) -> torch.Tensor:
+        x, lengths = _token_tensor(self.embeddings, sentences, storage)
         if self.dropout is not None:
             x = self.dropout(x)
         if self.locked_dropout is not None:
@@ -190,8 +193,9 @@ class DocumentPoolEmbeddings(DocumentEmbeddings):
     def embedding_length(self) -> int:
         return self.embeddings.embedding_length
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
-        x, lengths = _token_tensor(self.embeddings, sentences)
+    def _embed_batch(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
+                     ) -> torch.Tensor:
+        x, lengths = _token_tensor(self.embeddings, sentences, storage)
         if self.fine_tune_mode in ("linear", "nonlinear"):
             x = self.embedding_flex(x)
         if self.fine_tune_mode == "nonlinear":

@@ -120,7 +120,7 @@ class WordEmbeddings(TokenEmbeddings):
         return word in self._index
 
     # -- embedding ------------------------------------------------------------------------------
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+    def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         ids = pad_ids([self.sentence_ids(s) for s in sentences])
         return self.embedding(ids.to(self.embedding.weight.device, non_blocking=True))
 

@@ -1,11 +1,11 @@
-"""Entry point of tagkit-storage: registers the storage modes ``none``, ``cpu`` and ``gpu``."""
+"""Entry point of tagkit-storage: registers the ``gpu`` storage mode (``none`` and ``cpu`` are
+the core's own)."""
 
 from tagkit_core.hookspecs import hookimpl
 
 
 @hookimpl
 def register_storage_modes(register):
-    from tagkit_storage.modes import CPUStorage, GPUStorage, NoStorage
+    from tagkit_storage.modes import GPUStorage
 
-    for cls in (NoStorage, CPUStorage, GPUStorage):
-        register(cls)
+    register(GPUStorage)

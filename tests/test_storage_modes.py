@@ -1,4 +1,4 @@
-"""The storage modes none, cpu and gpu, driven the way the trainer drives them."""
+"""The core's storage modes none and cpu, driven the way the trainer drives them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
-from tagkit_core.embeddings import StackedEmbeddings, TokenEmbeddings, embeddings_stored, pad_stack
+from tagkit_core.embeddings import StackedEmbeddings, TokenEmbeddings, pad_stack
 from tagkit_core.registry import get_registry
-from tagkit_core.storage import get_storage_mode
-from tagkit_storage import CPUStorage, GPUStorage, NoStorage
+from tagkit_core.storage import (
+    CPUStorage,
+    NoStorage,
+    StorageModeNotFound,
+    resolve_storage_mode,
+)
 
 WORDS = "the a cat dog sat ran on under mat table quickly slowly".split()
 
@@ -32,7 +36,7 @@ class CountingLookup(TokenEmbeddings):
     def embedding_length(self) -> int:
         return 6
 
-    def _embed_batch(self, sentences):
+    def _embed_batch(self, sentences, storage=None):
         self.calls += 1
         return pad_stack([self.table(torch.tensor([self.index[t.text] for t in s]))
                           for s in sentences])
@@ -49,29 +53,29 @@ def corpus(n: int = 40) -> list[Sentence]:
 
 
 def run_epochs(embedding, mode, sentences, epochs=2, batch_size=8):
-    """Forward every batch, then hand it to the storage mode, as the trainer does."""
+    """Forward every batch with the mode, then hand it to the mode, as the trainer does."""
     outputs = []
     for _ in range(epochs):
         epoch = []
         for start in range(0, len(sentences), batch_size):
             batch = sentences[start: start + batch_size]
-            epoch.append(embedding(batch).detach().clone())
+            epoch.append(embedding(batch, storage=mode).detach().clone())
             mode.after_batch(batch)
         outputs.append(epoch)
     return outputs
 
 
-def test_the_registry_has_the_three_modes_from_this_distribution():
+def test_none_and_cpu_are_the_cores_own():
     modes = {c.name: c for c in get_registry().components("storage_mode")}
-    assert {"none", "cpu", "gpu"} <= set(modes)
-    assert {modes[n].distribution for n in ("none", "cpu", "gpu")} == {"tagkit-storage"}
-    assert isinstance(get_storage_mode("cpu"), CPUStorage)
-    assert isinstance(get_storage_mode("none"), NoStorage)
+    assert {"none", "cpu"} <= set(modes)
+    assert {modes[n].distribution for n in ("none", "cpu")} == {"tagkit-core"}
+    assert isinstance(resolve_storage_mode("cpu"), CPUStorage)
+    assert isinstance(resolve_storage_mode("none"), NoStorage)
 
 
 def test_cpu_second_epoch_reuses_static_embeddings():
     lookup, sentences = CountingLookup(), corpus()
-    first, second = run_epochs(lookup, get_storage_mode("cpu"), sentences)
+    first, second = run_epochs(lookup, resolve_storage_mode("cpu"), sentences)
     assert lookup.calls == 5  # 40 sentences / 8: computed in epoch 1 only
     assert all(torch.equal(a, b) for a, b in zip(first, second))
     assert all(set(s.embeddings) == {"lookup"} for s in sentences)
@@ -79,7 +83,7 @@ def test_cpu_second_epoch_reuses_static_embeddings():
 
 def test_none_recomputes_and_keeps_nothing():
     lookup, sentences = CountingLookup(), corpus()
-    first, second = run_epochs(lookup, get_storage_mode("none"), sentences)
+    first, second = run_epochs(lookup, resolve_storage_mode("none"), sentences)
     assert lookup.calls == 10
     assert all(torch.equal(a, b) for a, b in zip(first, second))
     assert all(not s.embeddings for s in sentences)
@@ -89,8 +93,8 @@ def test_none_keeps_memory_flat_over_many_batches():
     lookup, mode, sentences = CountingLookup(), NoStorage(), corpus(400)
     for start in range(0, len(sentences), 8):
         batch = sentences[start: start + 8]
-        lookup(batch)
-        assert sum(len(s.embeddings) for s in batch) == len(batch)  # the core stored them
+        lookup(batch)  # no mode given (a user's call): the core stores
+        assert sum(len(s.embeddings) for s in batch) == len(batch)
         mode.after_batch(batch)
         assert sum(len(s.embeddings) for s in sentences) == 0  # nothing outlives a batch
 
@@ -98,15 +102,30 @@ def test_none_keeps_memory_flat_over_many_batches():
 def test_under_none_static_embeddings_store_nothing_but_reuse_what_is_stored():
     lookup, mode, sentences = CountingLookup(), NoStorage(), corpus(16)
     assert not mode.keeps_embeddings and CPUStorage().keeps_embeddings
-    with embeddings_stored(mode.keeps_embeddings):
-        first = lookup(sentences)
-        assert all(not s.embeddings for s in sentences)  # nothing stored in the first place
-        lookup.embed(sentences)  # a user's explicit embed() still stores...
-        calls = lookup.calls
-        assert torch.equal(lookup(sentences), first) and lookup.calls == calls  # ...and is reused
+    first = lookup(sentences, storage=mode)
+    assert all(not s.embeddings for s in sentences)  # nothing stored in the first place
+    lookup.embed(sentences)  # a user's explicit embed() still stores...
+    calls = lookup.calls
+    assert torch.equal(lookup(sentences, storage=mode), first) and lookup.calls == calls  # reused
     fresh = corpus(4)
-    lookup(fresh)  # outside the block the core stores again
+    lookup(fresh, storage=CPUStorage())
     assert all(s.embeddings for s in fresh)
+
+
+def test_a_stack_passes_the_mode_to_each_embedding():
+    static, sentences = CountingLookup("static"), corpus(8)
+    StackedEmbeddings([static])(sentences, storage=NoStorage())
+    assert all(not s.embeddings for s in sentences)
+    StackedEmbeddings([static])(sentences, storage=CPUStorage())
+    assert all(set(s.embeddings) == {"static"} for s in sentences)
+
+
+def test_a_mistyped_mode_lists_the_registered_ones_and_suggests():
+    with pytest.raises(StorageModeNotFound, match=r"'CPU'.*registered: cpu.*none.*did you mean 'cpu'"):
+        resolve_storage_mode("CPU")
+    with pytest.raises(StorageModeNotFound) as error:
+        resolve_storage_mode("nnone")
+    assert "did you mean 'none'" in str(error.value) and "pip install" not in str(error.value)
 
 
 def test_cpu_keeps_only_what_static_embeddings_stored():
@@ -142,34 +161,6 @@ def test_cpu_detaches_what_a_user_stored_with_a_graph():
     assert torch.equal(kept, torch.full((2, 3), 2.0))
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error")
-def test_gpu_without_cuda_fails_at_construction_naming_the_alternatives():
-    with pytest.raises(RuntimeError, match="CUDA is not available.*'cpu'.*'none'"):
-        GPUStorage()
-    with pytest.raises(RuntimeError, match="CUDA"):
-        get_storage_mode("gpu")
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_gpu_keeps_embeddings_on_the_gpu_and_reuses_them():
-    lookup, sentences = CountingLookup(), corpus()
-    mode = GPUStorage()
-    first, second = run_epochs(lookup, mode, sentences)
-    assert lookup.calls == 5
-    assert all(s.embeddings["lookup"].device.type == "cuda" for s in sentences)
-    assert all(torch.equal(a.cpu(), b.cpu()) for a, b in zip(first, second))
-
-
 def test_modes_say_their_name():
     assert repr(NoStorage()) == "NoStorage('none')"
     assert CPUStorage().device == torch.device("cpu")
-
-
-def test_importing_the_package_does_not_import_torch():
-    import subprocess
-    import sys
-
-    script = "import sys, tagkit_storage\nprint('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "False"
