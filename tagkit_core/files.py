@@ -39,7 +39,7 @@ from os import PathLike
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable
 
-__all__ = ["CACHE_ENV", "ChecksumError", "DownloadError", "atomic_write", "cache_dir",
+__all__ = ["CACHE_ENV", "ChecksumError", "DownloadError", "Opener", "atomic_write", "cache_dir",
            "download", "remove_stale_temp_files", "sha256_of", "temp_path_for"]
 
 log = logging.getLogger("tagkit.files")
