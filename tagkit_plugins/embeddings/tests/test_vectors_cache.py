@@ -1,4 +1,4 @@
-"""The vector cache on the core's file helpers: its folder rule, retried downloads, clean failures."""
+"""The vector cache on the core's file helpers: folder rule, retried downloads, clean failures."""
 
 from __future__ import annotations
 
