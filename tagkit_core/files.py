@@ -237,7 +237,9 @@ def download(
     :param progress: show a tqdm progress bar; None shows one when stderr is a terminal.
     :param backoff: seconds before the first retry, doubled for each further one.
     :raises ChecksumError: the content does not match ``sha256`` (nothing is kept).
-    :raises DownloadError: (an ``OSError``) the download failed, after the retries.
+    :raises DownloadError: (an ``OSError``) the download failed, after the retries; its
+        message names the URL, the destination and the last reason, and says what to do.
+    :raises OSError: this machine failed (disk full, read-only or forbidden folder), as it is.
     """
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -305,7 +307,7 @@ def _content_length(response: Any) -> int | None:
 def _progress_bar(show: bool, total: int | None, name: str):
     if not show:
         return _NoBar()
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=name,
                 leave=False)
