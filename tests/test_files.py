@@ -286,3 +286,18 @@ def test_importing_files_is_cheap():
                              check=True).stdout
     for heavy in ("torch", "tqdm", "numpy"):
         assert f"'{heavy}'" not in modules
+
+
+def test_a_full_disk_is_reported_as_it_is_not_as_a_network_failure(tmp_path, pauses,
+                                                                      monkeypatch):
+    import errno
+
+    def full(path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(files, "_create_temp", full)
+    server = Server()
+    with pytest.raises(OSError) as info:
+        download("https://example.invalid/f", tmp_path / "f.bin", SHA, opener=server)
+    assert not isinstance(info.value, DownloadError) and info.value.errno == errno.ENOSPC
+    assert pauses == []
