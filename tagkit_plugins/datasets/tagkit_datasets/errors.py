@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from os import PathLike
 
+# Raised by the core's download helper; re-exported so `from tagkit_datasets import
+# ChecksumError` keeps working.
+from tagkit_core.files import ChecksumError
+
 __all__ = ["DatasetFormatError", "DatasetNotFoundError", "ChecksumError"]
 
 
@@ -38,19 +42,3 @@ class DatasetNotFoundError(FileNotFoundError):
 
     def __str__(self) -> str:  # FileNotFoundError's own __str__ wants (errno, strerror)
         return self.message
-
-
-class ChecksumError(ValueError):
-    """A downloaded file's SHA-256 differs from the pinned one; the file was not kept."""
-
-    def __init__(self, url: str, expected: str, actual: str) -> None:
-        self.url = url
-        self.expected = expected
-        self.actual = actual
-        super().__init__(
-            f"SHA-256 mismatch for {url}: expected {expected}, got {actual}. The download was "
-            "discarded; the file may have changed upstream or been corrupted in transit."
-        )
-
-    def __reduce__(self):
-        return type(self), (self.url, self.expected, self.actual)

@@ -6,7 +6,8 @@ Look-up order for each file, first hit wins:
    variable -- a folder laid out like the published data (``<mirror>/<folder>/<file name>``),
    for machines without network or with a shared copy;
 2. the cache: ``<base_path>/<folder>/<file name>``, where ``base_path`` defaults to
-   ``$TAGKIT_CACHE_DIR/datasets`` (``~/.cache/tagkit/datasets`` when the variable is unset);
+   ``<tagkit cache>/datasets``; the tagkit cache is ``$TAGKIT_CACHE_DIR``, else
+   ``$XDG_CACHE_HOME/tagkit``, else ``~/.cache/tagkit`` (:func:`tagkit_core.files.cache_dir`);
 3. the official URL, downloaded into the cache and checked against its pinned SHA-256.
 
 Nothing touches the network when the files are already in the mirror or the cache. When a file is
@@ -16,20 +17,19 @@ and why the download failed), which is what a user needs to fix it.
 
 from __future__ import annotations
 
-import http.client
 import os
-import urllib.error
 from os import PathLike
 from pathlib import Path
 from typing import NamedTuple
 
+from tagkit_core import files
 from tagkit_datasets import download as _download
 from tagkit_datasets.errors import DatasetNotFoundError
 
 __all__ = ["RemoteFile", "cache_dir", "datasets_dir", "mirror_dir", "fetch_file",
            "CACHE_ENV", "MIRROR_ENV"]
 
-CACHE_ENV = "TAGKIT_CACHE_DIR"
+CACHE_ENV = files.CACHE_ENV
 MIRROR_ENV = "TAGKIT_DATASETS_MIRROR"
 
 
@@ -42,13 +42,13 @@ class RemoteFile(NamedTuple):
 
 
 def cache_dir() -> Path:
-    """tagkit's cache root: ``$TAGKIT_CACHE_DIR``, else ``~/.cache/tagkit``."""
-    return Path(os.environ.get(CACHE_ENV) or "~/.cache/tagkit").expanduser()
+    """tagkit's cache root (created): see :func:`tagkit_core.files.cache_dir`."""
+    return files.cache_dir()
 
 
 def datasets_dir(base_path: str | PathLike | None = None) -> Path:
-    """The folder that holds one sub-folder per cached data set."""
-    return Path(base_path).expanduser() if base_path is not None else cache_dir() / "datasets"
+    """The folder that holds one sub-folder per cached data set (``base_path`` if given)."""
+    return Path(base_path).expanduser() if base_path is not None else files.cache_dir("datasets")
 
 
 def mirror_dir(mirror: str | PathLike | None = None) -> Path | None:
@@ -88,7 +88,7 @@ def fetch_file(
     else:
         try:
             return _download.download_file(remote.url, cached, remote.sha256)
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
+        except OSError as error:  # DownloadError after the retries, or a full disk
             tried.append(f"download: {remote.url} (failed: {_reason(error)})")
     where = (f"put {remote.name} into {cached.parent}, or point {MIRROR_ENV} (or mirror=) at "
              f"a folder holding {folder}/{remote.name}")

@@ -3,9 +3,10 @@
 Every reader goes through :func:`read_lines`. It reads the whole file at once and decodes it in
 one call, which is several times faster than decoding line by line; when decoding fails, the
 1-based line number is recovered from the byte offset the codec reports, so the error can still
-say exactly where the bad byte is. Lines are split on ``"\\n"`` only (after turning ``"\\r\\n"``
-into ``"\\n"``): ``str.splitlines`` would also split on characters such as U+2028 or U+0085,
-which can occur inside tokens of web text and must not end a line.
+say exactly where the bad byte is. A line ends at ``"\\n"``, ``"\\r\\n"`` or a lone ``"\\r"``
+(old Mac files), in any mix, and at nothing else: ``str.splitlines`` would also split on
+characters such as U+2028 or U+0085, which can occur inside tokens of web text and must not
+end a line.
 
 :func:`gc_paused` is here too because it is about reading speed: a reader allocates hundreds of
 thousands of Token, Label and Sentence objects and nothing else, so the cyclic garbage collector
@@ -42,8 +43,7 @@ def read_lines(path: str | PathLike, encoding: str = "utf-8", expected: str = "d
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        # Counting b"\n" is exact for ASCII-compatible encodings, which data files use.
-        line = data.count(b"\n", 0, error.start) + 1
+        line = _line_of(data, error.start)
         bad = data[error.start : error.end].hex(" ")
         raise DatasetFormatError(
             path, line, f"cannot decode byte(s) {bad} as {encoding} ({error.reason}); expected "
@@ -55,11 +55,20 @@ def read_lines(path: str | PathLike, encoding: str = "utf-8", expected: str = "d
     if not text.strip():
         raise DatasetFormatError(path, None, f"the file is empty; expected {expected}")
     if "\r" in text:
-        text = text.replace("\r\n", "\n")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
     return lines
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    """The 1-based line of byte ``offset``, with the line ends :func:`read_lines` splits on.
+
+    Counting bytes is exact for ASCII-compatible encodings, which data files use.
+    """
+    breaks = data.count(b"\n", 0, offset) + data.count(b"\r", 0, offset)
+    return breaks - data.count(b"\r\n", 0, offset) + 1
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tagkit_core import files
 from tagkit_datasets import download
 
 # The real data, for the integration tests: $TAGKIT_DATASETS_MIRROR, else <repo>/../shared/datasets.
@@ -19,7 +20,10 @@ REAL_DATA = Path(
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    """Point the cache at a temp folder, unset the mirror, and make any download fail fast."""
+    """Point the cache at a temp folder, unset the mirror, and make any download fail fast.
+
+    Failing fast: every attempt raises at once, and the retries' back-off pauses are skipped.
+    """
     monkeypatch.setenv("TAGKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("TAGKIT_DATASETS_MIRROR", raising=False)
 
@@ -27,6 +31,7 @@ def isolated(monkeypatch, tmp_path):
         raise urllib.error.URLError(f"network disabled in tests (asked for {url})")
 
     monkeypatch.setattr(download, "urlopen", no_network)
+    monkeypatch.setattr(files, "sleep", lambda seconds: None)
 
 
 @pytest.fixture(scope="session")

