@@ -82,9 +82,9 @@ def test_cpu_storage_skips_the_word_lookup_in_the_second_epoch(word2vec_text, ew
     for name, embedding in (("word", words), ("char", chars)):
         original = embedding._embed_batch
 
-        def counted(sentences, _original=original, _name=name):
+        def counted(sentences, storage=None, _original=original, _name=name):
             calls[_name] += 1
-            return _original(sentences)
+            return _original(sentences, storage=storage)
 
         monkeypatch.setattr(embedding, "_embed_batch", counted)
     mode = get_storage_mode("cpu")
@@ -93,7 +93,7 @@ def test_cpu_storage_skips_the_word_lookup_in_the_second_epoch(word2vec_text, ew
         outputs = []
         for start in range(0, 32, 8):
             batch = ewt_sentences[start: start + 8]
-            outputs.append(stack(batch)[..., :8].detach())
+            outputs.append(stack(batch, storage=mode)[..., :8].detach())
             mode.after_batch(batch)
         epochs.append(outputs)
     assert calls == {"word": 4, "char": 8}  # words once, characters (trained) every batch
