@@ -118,8 +118,9 @@ def _check_type(kind: str, obj: Any) -> None:
     module, _, name = base_path.partition(":")
     base = getattr(importlib.import_module(module), name)
     if not (isinstance(obj, type) and issubclass(obj, base)):
-        raise TypeError(
-            f"a {kind} must be a subclass of {base_path.replace(':', '.')}, got {obj!r}")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise TypeError(f"{article} {kind} must be a subclass of {base_path.replace(':', '.')}, "
+                        f"got {obj!r}")
 
 
 class Registry:

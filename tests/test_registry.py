@@ -211,8 +211,10 @@ def test_wrong_type_from_a_plugin_is_recorded_as_its_error(kind, dataset_plugin,
     registry = fresh_registry(ep, make_plugin("right_type", dataset_plugin("right")))
     assert [c.name for c in registry.components()] == ["right"]
     info = registry.plugin_info("wrong_type")
-    assert info.error.startswith(f"{hook} failed: TypeError: a {kind} must be a subclass of "
-                                 f"{base.replace(':', '.')}, got <function not_a_{kind}")
+    article = "an" if kind == "embedding" else "a"
+    assert info.error.startswith(f"{hook} failed: TypeError: {article} {kind} must be a "
+                                 f"subclass of {base.replace(':', '.')}, "
+                                 f"got <function not_a_{kind}")
     assert registry.plugin_info("right_type").error is None
 
 
