@@ -6,11 +6,14 @@ It is found through the ``tagkit`` entry-point group::
     [project.entry-points.tagkit]
     my_plugin = "my_package.plugin"
 
-Registration hooks receive a ``register`` callable owned by the core, which type-checks what it is
-given, rejects duplicate names and records which distribution provided each component.
-Lifecycle hooks are called by :class:`tagkit_core.trainer.ModelTrainer`; loggers and plotters
-implement them, so the files a training run writes (``loss.tsv``, ``weights.txt``,
-``training.log``) come from plugins that a user can replace or extend.
+Registration hooks receive a ``register`` callable owned by the core and bound to the calling
+plugin, which type-checks what it is given, disables a name that two plugins register, and
+records which distribution provided each component (:mod:`tagkit_core.registry`).
+Lifecycle hooks are called by :class:`tagkit_core.trainer.ModelTrainer`, one plugin at a time
+(:mod:`tagkit_core.lifecycle`: a plugin whose hook raises is logged and skipped for the rest of
+the run); loggers and plotters implement them, so the files a training run writes
+(``loss.tsv``, ``weights.txt``, ``training.log``) come from plugins that a user can replace or
+extend.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ Register = Callable[..., None]
 
 @hookspec
 def register_datasets(register: Register) -> None:
-    """Register dataset loaders (Corpus subclasses such as ``UD_ENGLISH``).
+    """Register dataset loaders (subclasses of ``tagkit_core.corpus.Corpus``, e.g. ``UD_ENGLISH``).
 
     :param register: call ``register(cls)`` or ``register(cls, name="...")`` for each loader;
         the name defaults to the class's ``registry_name``.
@@ -73,9 +76,10 @@ def register_storage_modes(register: Register) -> None:
 
 @hookspec
 def register_plotters(register: Register) -> None:
-    """Register plotters: classes that turn a training run's files into pictures.
+    """Register plotters (subclasses of ``tagkit_core.plotting.Plotter``).
 
-    :param register: call ``register(cls)``; ``tagkit plot`` picks one by name.
+    :param register: call ``register(cls)``; ``tagkit plot`` picks one by name and calls its
+        ``plot(run_dir)``.
     """
 
 
@@ -91,7 +95,8 @@ def register_commands(cli: click.Group) -> None:
 # ---------------------------------------------------------------------------------------------
 # Training lifecycle hooks, called by ModelTrainer.train in this order:
 # on_train_start, then per epoch on_epoch_start / on_epoch_end, then on_train_end
-# (or on_train_interrupted, after which on_train_end is still called).
+# (or on_train_interrupted, after which on_train_end is still called). Every plugin implementing
+# on_train_end gets it once per run, even after one of its own hooks failed.
 # Only the process with rank 0 calls them when training is distributed.
 # ---------------------------------------------------------------------------------------------
 

@@ -1,63 +1,58 @@
-"""Plugin discovery and the component registry.
+"""The component registry: what the plugins registered, by kind and name, and who provided it.
 
-Plugins come from the ``tagkit`` entry-point group, loaded once, lazily, on first use. Each entry
-point is imported inside its own try/except: a broken plugin is recorded (entry point,
-distribution, error) and shown by ``tagkit plugins``, and the others still load. Only hook calls
-fill the registry: every registration hook implementation is called with its own ``register``
-callable, so the registry knows which plugin and distribution gave each component, type-checks it,
-and rejects a second component of the same kind and name with an error naming both distributions.
-A plugin implementing a hook that no spec defines (a misspelt name) is recorded and left out,
-instead of failing the whole process as ``pm.check_pending()`` would.
+Loading (finding and importing the plugins) is :mod:`tagkit_core.plugins`; this module turns the
+registration hooks into components. Each plugin's registration hook is called on its own,
+through pluggy (``TAGKIT_TRACE_PLUGINS`` shows the calls), with a ``register`` callable bound to
+that plugin, so the registry knows which plugin and distribution gave each component and
+type-checks it against the kind's base class.
 
-Environment variables (as datasette and llm offer):
+Faults stay as small as they can be:
 
-* ``TAGKIT_LOAD_PLUGINS``: ``""`` loads no entry-point plugin, ``"a,b"`` only those entry points.
-* ``TAGKIT_TRACE_PLUGINS=1``: print each hook call (pluggy tracing) to stderr.
+* a registration hook that raises (anything but ``KeyboardInterrupt``), or registers something
+  of the wrong type, is recorded on that plugin; what it registered before the error stays and
+  every other plugin is unaffected;
+* two plugins registering the same kind and name disable that *name*: neither is served,
+  :meth:`Registry.get` raises :class:`DuplicateComponent` naming both distributions, and every
+  other component, ``tagkit plugins`` and ``tagkit components`` keep working. Which of the two
+  should win is the user's decision, so tagkit does not guess.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.metadata
-import os
-import sys
 import threading
-import traceback
-from typing import Any, Callable, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import attrs
-import pluggy
 
-from tagkit_core import hookspecs
+from tagkit_core import plugins as plugin_loading
+from tagkit_core.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, PluginInfo
 
 __all__ = [
+    "DEFAULT_PLUGINS",
+    "ENTRY_POINT_GROUP",
     "KINDS",
+    "KNOWN_PROVIDERS",
     "Component",
+    "ComponentNotFound",
+    "Conflict",
+    "DuplicateComponent",
     "PluginInfo",
     "Registry",
-    "ComponentNotFound",
-    "DuplicateComponent",
     "get_registry",
     "reset_registry",
 ]
 
-ENTRY_POINT_GROUP = "tagkit"
-
-# Kind -> (registration hook, "module:Class" the component must subclass, or None).
-KINDS: dict[str, tuple[str, str | None]] = {
-    "dataset": ("register_datasets", None),
+# Kind -> (registration hook, "module:Class" every component of that kind must subclass).
+KINDS: dict[str, tuple[str, str]] = {
+    "dataset": ("register_datasets", "tagkit_core.corpus:Corpus"),
     "embedding": ("register_embeddings", "tagkit_core.embeddings:Embeddings"),
     "model": ("register_models", "tagkit_core.model:Model"),
     "storage_mode": ("register_storage_modes", "tagkit_core.storage:StorageMode"),
-    "plotter": ("register_plotters", None),
+    "plotter": ("register_plotters", "tagkit_core.plotting:Plotter"),
 }
-
-# Core modules that are plugins too (the llm pattern): they implement lifecycle hooks.
-DEFAULT_PLUGINS = (
-    "tagkit_core.default_plugins.core_components",
-    "tagkit_core.default_plugins.training_files",
-)
 
 # Where the in-tree components live, so an error can say what to install before any plugin loads.
 KNOWN_PROVIDERS: dict[str, str] = {
@@ -76,7 +71,7 @@ class ComponentNotFound(LookupError):
 
 
 class DuplicateComponent(ValueError):
-    """Two plugins registered a component of the same kind and name."""
+    """Two plugins registered a component of the same kind and name, so that name is disabled."""
 
 
 @attrs.frozen
@@ -102,32 +97,30 @@ class Component:
         }
 
 
-@attrs.define
-class PluginInfo:
-    """A plugin that was found: loaded (``error`` is None) or failed to load."""
+@attrs.frozen
+class Conflict:
+    """A kind and name registered by more than one plugin: disabled, with every candidate."""
 
+    kind: str
     name: str
-    distribution: str | None
-    version: str | None
-    hooks: list[str] = attrs.field(factory=list)
-    error: str | None = None
-    builtin: bool = False
+    candidates: tuple[Component, ...]
 
-    def to_json(self) -> dict:
-        return attrs.asdict(self)
+    @property
+    def message(self) -> str:
+        providers = [c.distribution or c.plugin for c in self.candidates]
+        listed = ", ".join(providers[:-1]) + " and " + providers[-1]
+        return (f"{len(providers)} plugins register the {self.kind} {self.name!r}: {listed}; "
+                f"the name is disabled until all but one of them are uninstalled")
 
 
 def _check_type(kind: str, obj: Any) -> None:
     base_path = KINDS[kind][1]
-    if base_path is None:
-        if not callable(obj):
-            raise TypeError(f"a {kind} must be a class or callable, got {obj!r}")
-        return
     module, _, name = base_path.partition(":")
     base = getattr(importlib.import_module(module), name)
     if not (isinstance(obj, type) and issubclass(obj, base)):
-        raise TypeError(
-            f"a {kind} must be a subclass of {base_path.replace(':', '.')}, got {obj!r}")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise TypeError(f"{article} {kind} must be a subclass of {base_path.replace(':', '.')}, "
+                        f"got {obj!r}")
 
 
 class Registry:
@@ -142,153 +135,123 @@ class Registry:
         entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
         default_plugins: Iterable[str] = DEFAULT_PLUGINS,
     ) -> None:
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self.pm.add_hookspecs(hookspecs)
+        self.pm = plugin_loading.new_plugin_manager()
         self._entry_points = entry_points
         self._default_plugins = tuple(default_plugins)
         self._lock = threading.RLock()
         self._loaded = False
-        self._load_error: DuplicateComponent | None = None
         self.plugins: list[PluginInfo] = []
         self._components: dict[tuple[str, str], Component] = {}
-        self._plugin_dist: dict[str, tuple[str | None, str | None]] = {}
+        self._conflicts: dict[tuple[str, str], list[Component]] = {}
 
     # -- loading --------------------------------------------------------------------------------
     def load(self) -> Registry:
-        """Load every plugin and collect components; later calls do nothing.
-
-        A duplicate component makes the registry unusable, so the same error is raised again on
-        every later call instead of handing out a half-filled registry.
-        """
+        """Load every plugin and collect its components; later calls do nothing."""
         with self._lock:
             if self._loaded:
-                if self._load_error is not None:
-                    raise DuplicateComponent(str(self._load_error))
                 return self
             self._loaded = True
-            from tagkit_core import __version__ as core_version
-
-            for module_name in self._default_plugins:
-                # Built-ins are provided by tagkit-core, so their components say so (model files
-                # record the providing distribution of every component).
-                self._register_plugin(module_name, lambda m=module_name: importlib.import_module(m),
-                                      "tagkit-core", core_version, builtin=True)
-            for ep in self._select_entry_points():
-                dist = getattr(ep, "dist", None)
-                self._register_plugin(ep.name, ep.load, dist.name if dist else None,
-                                      dist.version if dist else None)
-            self.pm.check_pending()
-            if os.environ.get("TAGKIT_TRACE_PLUGINS"):
-                self.pm.trace.root.setwriter(sys.stderr.write)
-                self.pm.enable_tracing()
-            try:
-                for kind in KINDS:
-                    self._collect(kind)
-            except DuplicateComponent as error:
-                self._load_error = error
-                raise
+            self.plugins = plugin_loading.load_plugins(self.pm, self._entry_points,
+                                                       self._default_plugins)
+            for kind in KINDS:
+                self._collect(kind)
+            for conflict in self.conflicts():
+                for plugin_name in dict.fromkeys(c.plugin for c in conflict.candidates):
+                    info = self.plugin_info(plugin_name)
+                    if info is not None:
+                        info.conflicts.append(conflict.message)
             return self
 
-    def _select_entry_points(self) -> list[importlib.metadata.EntryPoint]:
-        eps = list(self._entry_points if self._entry_points is not None
-                   else importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
-        wanted = os.environ.get("TAGKIT_LOAD_PLUGINS")
-        if wanted is not None:
-            names = {n.strip() for n in wanted.split(",") if n.strip()}
-            eps = [ep for ep in eps if ep.name in names]
-        # One entry point per name: the same distribution may be seen twice on odd sys.paths.
-        unique: dict[str, importlib.metadata.EntryPoint] = {}
-        for ep in eps:
-            unique.setdefault(ep.name, ep)
-        return list(unique.values())
-
-    def _register_plugin(self, name: str, load: Callable[[], Any], dist: str | None,
-                         version: str | None, builtin: bool = False) -> None:
-        info = PluginInfo(name=name, distribution=dist, version=version, builtin=builtin)
-        self.plugins.append(info)
-        try:
-            plugin = load()
-            self.pm.register(plugin, name=name)
-        except Exception as error:  # a broken plugin must not break the others
-            info.error = "".join(traceback.format_exception_only(type(error), error)).strip()
-            return
-        unknown = self._unknown_hooks(plugin)
-        if unknown:
-            # pluggy's check_pending() would raise for the whole process; a misspelt hook is a
-            # broken plugin like any other: reported, left out, and the others still load.
-            self.pm.unregister(plugin)
-            info.error = "unknown hook " + "; ".join(unknown)
-            return
-        self._plugin_dist[name] = (dist, version)
-        info.hooks = sorted(impl_name for impl_name in dir(self.pm.hook)
-                            if not impl_name.startswith("_") and any(
-                                impl.plugin_name == name
-                                for impl in getattr(self.pm.hook, impl_name).get_hookimpls()))
-
-    def _unknown_hooks(self, plugin: Any) -> list[str]:
-        """The hook implementations of ``plugin`` that match no hookspec, with a suggestion."""
-        unknown = []
-        for caller in self.pm.get_hookcallers(plugin) or []:
-            if caller.spec is not None or all(
-                    impl.optionalhook for impl in caller.get_hookimpls() if impl.plugin is plugin):
-                continue
-            close = difflib.get_close_matches(caller.name, _hook_names(), n=1)
-            unknown.append(caller.name + (f" (did you mean {close[0]}?)" if close else ""))
-        return sorted(unknown)
+    def plugin_info(self, plugin_name: str) -> PluginInfo | None:
+        """The :class:`PluginInfo` of a loaded plugin (None for one the trainer added)."""
+        return next((info for info in self.plugins if info.name == plugin_name), None)
 
     def _collect(self, kind: str) -> None:
-        hook = getattr(self.pm.hook, KINDS[kind][0])
-        for impl in hook.get_hookimpls():
-            dist, version = self._plugin_dist.get(impl.plugin_name, (None, None))
+        hook_name = KINDS[kind][0]
+        # In load order (pluggy calls the last registered first), so a conflict's message names
+        # the distributions in the order they were found.
+        for plugin_name, call in reversed(plugin_loading.each_implementation(self.pm, hook_name)):
+            info = self.plugin_info(plugin_name)
+            if info is None:  # registered on the manager by hand, not loaded as a plugin
+                continue
 
-            def register(obj: Any, name: str | None = None, _plugin: str = impl.plugin_name,
-                         _dist: str | None = dist, _version: str | None = version) -> None:
-                self.add(kind, obj, name=name, plugin=_plugin, distribution=_dist,
-                         version=_version)
-
-            info = next(p for p in self.plugins if p.name == impl.plugin_name)
             try:
-                impl.function(register)
-            except DuplicateComponent as error:
-                info.error = str(error)
+                call(register=_Register(self, kind, info))
+            except KeyboardInterrupt:
                 raise
-            except Exception as error:
-                info.error = f"{KINDS[kind][0]} failed: {type(error).__name__}: {error}"
+            except BaseException as error:  # one plugin's hook must not stop the others
+                info.add_error(f"{hook_name} failed: {plugin_loading.describe_error(error)}")
 
-    def add(self, kind: str, obj: Any, name: str | None = None, plugin: str = "<direct>",
-            distribution: str | None = None, version: str | None = None) -> Component:
-        """Register one component (what a plugin's ``register`` callable does)."""
+    @staticmethod
+    def _make(kind: str, obj: Any, name: str | None, plugin: str, distribution: str | None,
+              version: str | None) -> Component:
         if kind not in KINDS:
             raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
         _check_type(kind, obj)
         name = name or getattr(obj, "registry_name", None)
         if not name:
             raise TypeError(f"{obj!r} has no registry_name; pass register(obj, name=...)")
-        existing = self._components.get((kind, name))
-        if existing is not None and existing.obj is not obj:
-            raise DuplicateComponent(
-                f"two plugins register the {kind} {name!r}: "
-                f"{existing.distribution or existing.plugin} and {distribution or plugin}; "
-                "uninstall one of them"
-            )
-        component = Component(kind, name, obj, plugin, distribution, version)
-        self._components[(kind, name)] = component
+        return Component(kind, name, obj, plugin, distribution, version)
+
+    def _offer(self, component: Component) -> None:
+        """Keep a plugin's component, or disable its name if another object holds it."""
+        key = (component.kind, component.name)
+        if key in self._conflicts:
+            if all(c.obj is not component.obj for c in self._conflicts[key]):
+                self._conflicts[key].append(component)
+            return
+        existing = self._components.get(key)
+        if existing is None:
+            self._components[key] = component
+        elif existing.obj is not component.obj:  # the same object twice is harmless
+            del self._components[key]
+            self._conflicts[key] = [existing, component]
+
+    def add(self, kind: str, obj: Any, name: str | None = None, plugin: str = "<direct>",
+            distribution: str | None = None, version: str | None = None) -> Component:
+        """Register one component directly (code and tests, not plugins).
+
+        Unlike a plugin's ``register``, a name already held by another object raises
+        :class:`DuplicateComponent` here and changes nothing: the caller is right there to fix it.
+        """
+        self.load()
+        component = self._make(kind, obj, name, plugin, distribution, version)
+        key = (kind, component.name)
+        existing = self._components.get(key)
+        if key in self._conflicts or (existing is not None and existing.obj is not obj):
+            holders = self._conflicts.get(key) or [existing]
+            raise DuplicateComponent(Conflict(kind, component.name,
+                                              (*holders, component)).message)
+        if existing is not None:
+            return existing
+        self._components[key] = component
         return component
 
     # -- queries --------------------------------------------------------------------------------
     def components(self, kind: str | None = None) -> list[Component]:
+        """The components served, sorted by kind and name (disabled names are not among them)."""
         self.load()
-        if kind is not None and kind not in KINDS:
-            raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
+        self._check_kind(kind)
         return sorted((c for c in self._components.values() if kind in (None, c.kind)),
                       key=lambda c: (c.kind, c.name))
+
+    def conflicts(self, kind: str | None = None) -> list[Conflict]:
+        """The disabled names: each kind and name more than one plugin registered."""
+        self.load()
+        self._check_kind(kind)
+        return [Conflict(k, n, tuple(found)) for (k, n), found in sorted(self._conflicts.items())
+                if kind in (None, k)]
 
     def get(self, kind: str, name: str, distribution_hint: str | None = None) -> Component:
         """The component of ``kind`` called ``name``, or an error saying what exists."""
         self.load()
+        self._check_kind(kind)
         component = self._components.get((kind, name))
         if component is not None:
             return component
+        if (kind, name) in self._conflicts:
+            raise DuplicateComponent(Conflict(kind, name,
+                                              tuple(self._conflicts[kind, name])).message)
         available = ", ".join(c.name for c in self.components(kind)) or "none"
         message = f"no {kind} named {name!r} is registered (available: {available})."
         if distribution_hint:
@@ -303,22 +266,38 @@ class Registry:
         return self.get(kind, name, distribution_hint).obj
 
     def provider_of(self, obj: Any) -> Component | None:
-        """The registration of ``obj`` (a class), if it was registered."""
+        """The registration of ``obj`` (a class), if it was registered, even under a disabled
+        name: a model file may still record who provided its class."""
         self.load()
-        for component in self._components.values():
-            if component.obj is obj:
-                return component
-        return None
+        candidates = [*self._components.values(),
+                      *(c for found in self._conflicts.values() for c in found)]
+        return next((c for c in candidates if c.obj is obj), None)
 
     @property
     def hook(self) -> Any:
         self.load()
         return self.pm.hook
 
+    @staticmethod
+    def _check_kind(kind: str | None) -> None:
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"unknown component kind {kind!r}; kinds are {', '.join(KINDS)}")
 
-def _hook_names() -> list[str]:
-    return [name for name, obj in vars(hookspecs).items()
-            if callable(obj) and hasattr(obj, f"{hookspecs.PROJECT}_spec")]
+
+class _Register:
+    """The ``register`` callable one plugin's registration hook receives, bound to that plugin
+    (its repr names it, so ``TAGKIT_TRACE_PLUGINS`` shows whose call it is)."""
+
+    def __init__(self, registry: Registry, kind: str, info: PluginInfo) -> None:
+        self._registry, self._kind, self._info = registry, kind, info
+
+    def __call__(self, obj: Any, name: str | None = None) -> None:
+        info = self._info
+        self._registry._offer(self._registry._make(self._kind, obj, name, info.name,
+                                                   info.distribution, info.version))
+
+    def __repr__(self) -> str:
+        return f"<register {self._kind} for plugin {self._info.name}>"
 
 
 _REGISTRY: Registry | None = None

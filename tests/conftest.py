@@ -77,9 +77,10 @@ def dataset_plugin() -> Callable[[str], str]:
 
 DATASET_PLUGIN = """
     from tagkit_core import hookimpl
+    from tagkit_core.corpus import Corpus
 
 
-    class ToyCorpus:
+    class ToyCorpus(Corpus):
         registry_name = "{name}"
 
 

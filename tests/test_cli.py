@@ -64,7 +64,8 @@ def test_plugins_json_shows_versions_hooks_and_errors(runner, use_plugins, make_
     listed = {p["name"]: p for p in invoke_json(runner, "plugins")}
     assert listed["cli_good"] == {"name": "cli_good", "distribution": "tagkit-good",
                                   "version": "1.2", "hooks": ["register_datasets"],
-                                  "error": None, "builtin": False}
+                                  "error": None, "builtin": False, "conflicts": [],
+                                  "runtime_errors": []}
     assert listed["cli_broken"]["error"] == (
         "ModuleNotFoundError: No module named 'not_installed_anywhere'")
 
@@ -101,8 +102,9 @@ def test_components_json(runner, use_plugins, make_plugin, dataset_plugin):
                 builtins=True)
     listed = invoke_json(runner, "components")
     assert {"kind": "dataset", "name": "toy", "object": "comp.ToyCorpus", "plugin": "comp",
-            "distribution": "tagkit-comp", "version": "4.0"} in listed
-    assert all({"kind", "name", "distribution", "version"} <= set(item) for item in listed)
+            "distribution": "tagkit-comp", "version": "4.0", "error": None} in listed
+    assert all({"kind", "name", "distribution", "version", "error"} <= set(item)
+               for item in listed)
     assert {item["kind"] for item in listed} == {"dataset", "embedding", "storage_mode"}
     assert [item["name"] for item in invoke_json(runner, "components", "dataset")] == ["toy"]
     assert invoke_json(runner, "components", "plotter") == []
@@ -163,18 +165,61 @@ def test_plugin_cannot_replace_a_builtin_command(runner, use_plugins, make_plugi
     assert info["error"] == "register_commands tried to replace the command 'plugins'"
 
 
-def test_duplicate_component_is_a_clean_error(runner, use_plugins, make_plugin, dataset_plugin):
+def test_duplicate_component_is_shown_and_the_rest_works(runner, use_plugins, make_plugin,
+                                                        dataset_plugin):
+    """Issue 17 item 3: both commands used to exit 1 with only the duplicate error."""
     use_plugins(make_plugin("dup_a", dataset_plugin("twin"), dist="tagkit-a"),
-                make_plugin("dup_b", dataset_plugin("twin"), dist="tagkit-b"))
-    for args in (["components"], ["plugins"]):
-        result = runner.invoke(main, args)
-        assert result.exit_code == 1
-        assert "tagkit-a" in result.output and "tagkit-b" in result.output
-        assert "Traceback" not in result.output
-    help_result = runner.invoke(main, ["--help"])
-    assert help_result.exit_code == 0 and "plugin commands were not loaded" in help_result.stderr
-    result = runner.invoke(main, ["nope"])
-    assert result.exit_code == 2 and "plugin commands were not loaded" in result.output
+                make_plugin("dup_b", dataset_plugin("twin"), dist="tagkit-b"),
+                make_plugin("solo", dataset_plugin("single"), dist="tagkit-solo"),
+                make_plugin("dup_cmd", COMMAND_PLUGIN.format(name="still-here")))
+
+    listed = invoke_json(runner, "components")
+    served = [item for item in listed if item["error"] is None]
+    assert [(item["name"], item["distribution"]) for item in served] == [
+        ("single", "tagkit-solo")]
+    disabled = [item for item in listed if item["error"] is not None]
+    assert [(item["name"], item["distribution"]) for item in disabled] == [
+        ("twin", "tagkit-a"), ("twin", "tagkit-b")]
+    assert all("tagkit-a and tagkit-b" in item["error"] for item in disabled)
+
+    plugins = {p["name"]: p for p in invoke_json(runner, "plugins")}
+    assert plugins["dup_a"]["conflicts"] == plugins["dup_b"]["conflicts"] == [
+        disabled[0]["error"]]
+    assert plugins["solo"]["conflicts"] == [] and plugins["solo"]["error"] is None
+
+    human = runner.invoke(main, ["components"])
+    assert human.exit_code == 0
+    assert "single" in human.stdout and "(disabled: duplicate name)" in human.stdout
+    assert "Error: 2 plugins register the dataset 'twin': tagkit-a and tagkit-b" in human.stderr
+    human = runner.invoke(main, ["plugins"])
+    assert human.exit_code == 0 and "  conflict: 2 plugins register" in human.output
+    assert runner.invoke(main, ["still-here"]).output == "hello world from still-here\n"
+
+
+def test_command_hooks_are_called_through_pluggy(runner, use_plugins, make_plugin, monkeypatch):
+    monkeypatch.setenv("TAGKIT_TRACE_PLUGINS", "1")
+    use_plugins(make_plugin("traced_cmd", COMMAND_PLUGIN.format(name="traced")))
+    result = runner.invoke(main, ["traced"])
+    assert result.stdout == "hello world from traced\n"
+    assert "register_commands [hook]" in result.stderr
+
+
+def test_base_exception_in_a_command_hook_is_recorded(runner, use_plugins, make_plugin):
+    use_plugins(
+        make_plugin("cmd_exits", """
+            import sys
+            from tagkit_core import hookimpl
+
+            @hookimpl
+            def register_commands(cli):
+                sys.exit("no commands")
+        """),
+        make_plugin("cmd_fine", COMMAND_PLUGIN.format(name="fine")),
+    )
+    assert runner.invoke(main, ["fine"]).output == "hello world from fine\n"
+    listed = {p["name"]: p["error"] for p in invoke_json(runner, "plugins")}
+    assert listed == {"cmd_exits": "register_commands failed: SystemExit: no commands",
+                      "cmd_fine": None}
 
 
 def test_main_is_a_click_group_named_tagkit():

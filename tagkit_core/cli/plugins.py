@@ -1,7 +1,9 @@
 """``tagkit plugins``: what is installed, which hooks each plugin implements, and what failed.
 
-A plugin that failed to load is always listed, with its error: this command is where a user
-finds out why a component is missing, so it must work when plugins are broken.
+A plugin that failed to load is always listed, with its error; so are the names it registered
+that another plugin registered too (``conflicts``: those names are disabled) and, in a process
+that trained, the lifecycle hooks of it that raised (``runtime_errors``). This command is where a
+user finds out why a component is missing, so it must work, and exit 0, when plugins are broken.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from tagkit_core.cli.group import load_registry
               help="Include the plugins built into tagkit-core.")
 @click.option("--hook", "hook_name", metavar="NAME",
               help="Only plugins implementing this hook.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, for scripts.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {name, distribution, version, hooks, error, builtin, "
+                   "conflicts, runtime_errors}, for scripts.")
 def plugins(show_all: bool, hook_name: str | None, as_json: bool) -> None:
     """List installed plugins: distribution, version, hooks and load errors."""
     registry = load_registry()
@@ -40,3 +44,7 @@ def plugins(show_all: bool, hook_name: str | None, as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(info.hooks) or '-'}")
         if info.error:
             click.secho(f"  error: {info.error}", fg="red")
+        for conflict in info.conflicts:
+            click.secho(f"  conflict: {conflict}", fg="red")
+        for runtime_error in info.runtime_errors:
+            click.secho(f"  runtime error: {runtime_error}", fg="red")
