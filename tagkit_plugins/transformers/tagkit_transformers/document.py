@@ -17,7 +17,7 @@ import torch
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import DocumentEmbeddings
 from tagkit_transformers.alignment import pool
-from tagkit_transformers.encoder import TransformerEncoder
+from tagkit_transformers.encoder import TransformerEncoder, embedding_name
 
 __all__ = ["TransformerDocumentEmbeddings"]
 
@@ -28,7 +28,9 @@ class TransformerDocumentEmbeddings(DocumentEmbeddings):
     """Sentence vectors from a transformer.
 
     :param model: a local Hugging Face model directory or a hub name (see
-        :class:`~tagkit_transformers.TransformerWordEmbeddings`); also the ``name``.
+        :class:`~tagkit_transformers.TransformerWordEmbeddings`). The ``name`` is the model
+        with the pooling and changed options appended (``'bert-base-cased[document-cls]'``),
+        never a word embedding's name, so stored vectors never mix.
     :param fine_tune: train the transformer with the classifier (default, as in Flair).
     :param layers: ``"-1"``, ``"-1,-2,..."`` or ``"all"``.
     :param layer_mean: average the chosen layers instead of concatenating them.
@@ -50,7 +52,9 @@ class TransformerDocumentEmbeddings(DocumentEmbeddings):
         self.cls_pooling = cls_pooling
         self.encoder = TransformerEncoder(self.model_name, fine_tune, layers, layer_mean,
                                           hf_config, tokenizer_files)
-        self.name = self.model_name
+        self.name = embedding_name(
+            self.model_name, {"layers": self.encoder.layers, "layer_mean": self.encoder.layer_mean},
+            {"layers": "-1", "layer_mean": False}, tag=f"document-{cls_pooling}")
 
     @property
     def embedding_length(self) -> int:

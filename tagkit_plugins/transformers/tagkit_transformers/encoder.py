@@ -26,7 +26,7 @@ from tagkit_transformers.alignment import sentence_pieces, special_layout
 from tagkit_transformers.files import load_pretrained, rebuild
 from tagkit_transformers.window import plan_windows
 
-__all__ = ["TransformerEncoder", "Encoded", "parse_layers"]
+__all__ = ["TransformerEncoder", "Encoded", "parse_layers", "embedding_name"]
 
 #: Models whose position ids start after the padding index, using up ``pad_token_id + 1``.
 _OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet")
@@ -58,6 +58,19 @@ def parse_layers(layers: str, num_layers: int) -> list[int]:
                              f"{num_layers} layers plus the embedding output (0..{num_layers}, "
                              f"or -1..-{num_layers + 1})")
     return indexes
+
+
+def embedding_name(model: str, options: dict[str, Any], defaults: dict[str, Any],
+                   tag: str | None = None) -> str:
+    """The embedding's name: the model, plus every option that changes its vectors.
+
+    Static vectors are stored on sentences under this name, so two embeddings of one model
+    that compute different vectors (other layers, pooling, word vs document) must not share it;
+    with Flair's defaults it is the model name alone, as in Flair.
+    """
+    changed = [f"{key}={value}" for key, value in options.items() if defaults.get(key) != value]
+    changed = ([tag] if tag else []) + changed
+    return f"{model}[{','.join(changed)}]" if changed else model
 
 
 def max_input_length(config: Any, tokenizer: Any) -> int:

@@ -16,11 +16,13 @@ import torch
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import TokenEmbeddings
 from tagkit_transformers.alignment import pool
-from tagkit_transformers.encoder import TransformerEncoder
+from tagkit_transformers.encoder import TransformerEncoder, embedding_name
 
 __all__ = ["TransformerWordEmbeddings"]
 
 _POOLINGS = ("first", "last", "first_last", "mean")
+_DEFAULTS = {"layers": "-1", "layer_mean": False, "subtoken_pooling": "first",
+             "allow_long_sentences": True}
 
 
 class TransformerWordEmbeddings(TokenEmbeddings):
@@ -28,7 +30,9 @@ class TransformerWordEmbeddings(TokenEmbeddings):
 
     :param model: a local Hugging Face model directory (``config.json``, weights,
         ``tokenizer.json``) or a hub name such as ``'bert-base-cased'`` (needs network once).
-        It is also the embedding's ``name``.
+        It is the embedding's ``name``, with the options that change the vectors appended
+        (``'bert-base-cased[layers=-1,-2]'``), so embeddings of one model never share stored
+        vectors.
     :param fine_tune: train the transformer with the model; frozen (default) the embedding is
         static, so a storage mode may keep its vectors.
     :param layers: ``"-1"`` (last layer), ``"-1,-2,..."`` or ``"all"`` (every hidden state,
@@ -58,7 +62,10 @@ class TransformerWordEmbeddings(TokenEmbeddings):
         self.allow_long_sentences = bool(allow_long_sentences)
         self.encoder = TransformerEncoder(self.model_name, fine_tune, layers, layer_mean,
                                           hf_config, tokenizer_files)
-        self.name = self.model_name
+        self.name = embedding_name(self.model_name, {
+            "layers": self.encoder.layers, "layer_mean": self.encoder.layer_mean,
+            "subtoken_pooling": subtoken_pooling,
+            "allow_long_sentences": self.allow_long_sentences}, _DEFAULTS)
 
     @property
     def embedding_length(self) -> int:
