@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from tagkit_core.data import Sentence
-from tagkit_transformers import TransformerWordEmbeddings
-from tagkit_transformers import alignment
+from tagkit_transformers import TransformerWordEmbeddings, alignment
 
 
 @pytest.fixture(scope="module")

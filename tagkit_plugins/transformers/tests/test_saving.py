@@ -136,3 +136,14 @@ def test_a_missing_directory_says_what_was_expected(tmp_path):
         TransformerWordEmbeddings(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no model directory"):
         TransformerWordEmbeddings(str(tmp_path / "absent"))
+
+
+def test_a_tokenizer_auto_map_is_dropped_not_followed(bert_dir):
+    config = TransformerWordEmbeddings(str(bert_dir)).get_config()
+    files = dict(config["tokenizer_files"])
+    tokenizer_config = json.loads(files["tokenizer_config.json"])
+    tokenizer_config["auto_map"] = {"AutoTokenizer": ["evil.EvilTokenizer", None]}
+    files["tokenizer_config.json"] = json.dumps(tokenizer_config)
+    _, tokenizer = rebuild(config["hf_config"], files)
+    assert type(tokenizer).__module__.startswith("transformers.")
+    assert tokenizer.tokenize("unbelievable") == ["un", "##believ", "##able"]
