@@ -1,0 +1,165 @@
+"""TransformerEncoder: a Hugging Face model and tokenizer turning sentences into piece vectors.
+
+Shared by the word and the document embeddings. For a batch it makes one tokenizer call (for
+sentences not seen before; pieces are cached), plans the windows (``window.py``), runs one
+model forward over all of them and returns each kept piece's vector with the sentence and word
+it belongs to, plus each sentence's first-window ``[CLS]`` vector. The embeddings then pool
+those with one scatter (``alignment.pool``).
+
+``layers`` follows Flair: ``"-1"`` is the last layer, ``"-1,-2"`` the last two (concatenated,
+or averaged with ``layer_mean``), ``"all"`` every hidden state including the embedding layer's
+output (index 0). Frozen (``fine_tune=False``): no parameter requires grad, the model always
+runs in eval mode (no dropout) and without autograd, so the embedding is static. Fine-tuned:
+the parameters train and the model's mode follows the tagkit model's ``train()``/``eval()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+from tagkit_core.data import Sentence
+from tagkit_transformers.alignment import sentence_pieces, special_layout
+from tagkit_transformers.files import load_pretrained, rebuild
+from tagkit_transformers.window import plan_windows
+
+__all__ = ["TransformerEncoder", "Encoded", "parse_layers", "embedding_name"]
+
+#: Models whose position ids start after the padding index, using up ``pad_token_id + 1``.
+_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet")
+#: A tokenizer ``model_max_length`` above this is transformers' "unset" placeholder.
+_UNSET_LENGTH = 1_000_000
+
+
+class Encoded(NamedTuple):
+    """Piece vectors of a batch and who owns them (kept pieces only, in sentence order)."""
+
+    vectors: torch.Tensor  # (pieces, dim)
+    sentence: torch.Tensor  # (pieces,) index of the piece's sentence in the batch
+    word: torch.Tensor  # (pieces,) index of the piece's word (token) in its sentence
+    cls: torch.Tensor  # (sentences, dim) position 0 of each sentence's first window
+
+
+def parse_layers(layers: str, num_layers: int) -> list[int]:
+    """Flair's layer string as hidden-state indexes: ``"-1"``, ``"-1,-2"``, ``"all"``."""
+    if str(layers).strip() == "all":
+        return list(range(num_layers + 1))
+    try:
+        indexes = [int(x) for x in str(layers).split(",")]
+    except ValueError:
+        raise ValueError(f"layers={layers!r}: expected 'all' or comma-separated integers such "
+                         "as '-1' or '-1,-2,-3,-4'") from None
+    for index in indexes:
+        if not -(num_layers + 1) <= index <= num_layers:
+            raise ValueError(f"layers={layers!r}: layer {index} does not exist; the model has "
+                             f"{num_layers} layers plus the embedding output (0..{num_layers}, "
+                             f"or -1..-{num_layers + 1})")
+    return indexes
+
+
+def embedding_name(model: str, options: dict[str, Any], defaults: dict[str, Any],
+                   tag: str | None = None) -> str:
+    """The embedding's name: the model, plus every option that changes its vectors.
+
+    Static vectors are stored on sentences under this name, so two embeddings of one model
+    that compute different vectors (other layers, pooling, word vs document) must not share it;
+    with Flair's defaults it is the model name alone, as in Flair.
+    """
+    changed = [f"{key}={value}" for key, value in options.items() if defaults.get(key) != value]
+    changed = ([tag] if tag else []) + changed
+    return f"{model}[{','.join(changed)}]" if changed else model
+
+
+def max_input_length(config: Any, tokenizer: Any) -> int:
+    """The longest input (special tokens included) the model takes."""
+    candidates = []
+    positions = getattr(config, "max_position_embeddings", None)
+    if positions:
+        if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
+            positions -= (getattr(config, "pad_token_id", None) or 0) + 1
+        candidates.append(int(positions))
+    declared = getattr(tokenizer, "model_max_length", None)
+    if declared and declared < _UNSET_LENGTH:
+        candidates.append(int(declared))
+    return min(candidates) if candidates else 512
+
+
+class TransformerEncoder(nn.Module):
+    """The Hugging Face model (``self.model``) and its tokenizer, with the layer choice."""
+
+    def __init__(self, model: str, fine_tune: bool, layers: str, layer_mean: bool,
+                 hf_config: dict[str, Any] | None = None,
+                 tokenizer_files: dict[str, str] | None = None) -> None:
+        super().__init__()
+        if (hf_config is None) != (tokenizer_files is None):
+            raise ValueError("hf_config and tokenizer_files come together (from get_config)")
+        if hf_config is None:
+            hf_model, tokenizer, hf_config, tokenizer_files = load_pretrained(model)
+        else:
+            hf_model, tokenizer = rebuild(hf_config, tokenizer_files)
+        self.model = hf_model
+        self.tokenizer = tokenizer
+        self.hf_config = hf_config
+        self.tokenizer_files = tokenizer_files
+        self.fine_tune = bool(fine_tune)
+        self.layers = str(layers)
+        self.layer_mean = bool(layer_mean)
+        config = hf_model.config
+        self.layer_indexes = parse_layers(self.layers, config.num_hidden_layers)
+        self.hidden_size = int(config.hidden_size)
+        self.prefix, self.suffix = special_layout(tokenizer)
+        self.max_length = max_input_length(config, tokenizer)
+        self.capacity = self.max_length - len(self.prefix) - len(self.suffix)
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        digest = hashlib.sha1(tokenizer_files["tokenizer.json"].encode()).hexdigest()[:12]
+        self.cache_key = f"transformers.pieces:{digest}"
+        self._last_only = self.layer_indexes in ([-1], [config.num_hidden_layers])
+        if not self.fine_tune:
+            self.model.requires_grad_(False)
+        self.model.train(self.fine_tune and self.training)
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * (1 if self.layer_mean else len(self.layer_indexes))
+
+    def train(self, mode: bool = True) -> TransformerEncoder:
+        super().train(mode)
+        if not self.fine_tune:
+            self.model.eval()  # a frozen model never drops out: its vectors can be stored
+        return self
+
+    def encode(self, sentences: Sequence[Sentence], allow_long: bool = True) -> Encoded:
+        """Piece vectors for the batch: one tokenizer call (new sentences), one forward."""
+        pieces = sentence_pieces(self.tokenizer, sentences, self.cache_key)
+        plan = plan_windows([ids for ids, _ in pieces], self.capacity, self.prefix,
+                            self.suffix, self.pad_id, allow_long)
+        device = next(self.model.parameters()).device
+        with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
+            hidden = self._hidden(plan.input_ids.to(device, non_blocking=True),
+                                  plan.attention_mask.to(device, non_blocking=True))
+        vectors = hidden[plan.piece_window.to(device), plan.piece_position.to(device)]
+        sentence = torch.repeat_interleave(torch.arange(len(sentences)),
+                                           torch.tensor(plan.kept, dtype=torch.long))
+        word = [owners[:kept] for (_, owners), kept in zip(pieces, plan.kept)]
+        word_index = torch.tensor([w for owners in word for w in owners], dtype=torch.long)
+        cls = hidden[plan.first_window.to(device), 0]
+        return Encoded(vectors, sentence.to(device), word_index.to(device), cls)
+
+    def _hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``(windows, length, output_size)``: the chosen layers, concatenated or averaged."""
+        if self._last_only:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask
+                              ).last_hidden_state
+        states = self.model(input_ids=input_ids, attention_mask=attention_mask,
+                            output_hidden_states=True).hidden_states
+        chosen = [states[i] for i in self.layer_indexes]
+        if self.layer_mean:
+            return torch.stack(chosen).mean(dim=0)
+        return torch.cat(chosen, dim=-1)
+
+    def config_fields(self) -> dict[str, Any]:
+        """What :meth:`__init__` needs to rebuild this encoder without any file."""
+        return {"hf_config": self.hf_config, "tokenizer_files": self.tokenizer_files}

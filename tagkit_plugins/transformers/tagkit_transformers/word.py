@@ -1,0 +1,114 @@
+"""TransformerWordEmbeddings: one contextual vector per token from a Hugging Face model.
+
+Flair's class, arguments and defaults. A token's vector pools the vectors of its sub-token
+pieces (``subtoken_pooling``: ``first``, ``last``, ``first_last`` concatenated, or ``mean``);
+the chosen ``layers`` are concatenated (or averaged with ``layer_mean``). Alignment rules are
+in ``alignment.py``, the sliding window for long sentences in ``window.py``, and what a saved
+model carries (configuration and tokenizer, never a file reference) in ``files.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from tagkit_core.data import Sentence
+from tagkit_core.embeddings import TokenEmbeddings
+from tagkit_transformers.alignment import pool
+from tagkit_transformers.encoder import TransformerEncoder, embedding_name
+
+__all__ = ["TransformerWordEmbeddings"]
+
+_POOLINGS = ("first", "last", "first_last", "mean")
+_DEFAULTS = {"layers": "-1", "layer_mean": False, "subtoken_pooling": "first",
+             "allow_long_sentences": True}
+
+
+class TransformerWordEmbeddings(TokenEmbeddings):
+    """Contextual token vectors from a transformer (BERT, RoBERTa, MiniLM...).
+
+    :param model: a local Hugging Face model directory (``config.json``, weights,
+        ``tokenizer.json``) or a hub name such as ``'bert-base-cased'`` (needs network once).
+        It is the embedding's ``name``, with the options that change the vectors appended
+        (``'bert-base-cased[layers=-1,-2]'``), so embeddings of one model never share stored
+        vectors.
+    :param fine_tune: train the transformer with the model; frozen (default) the embedding is
+        static, so a storage mode may keep its vectors.
+    :param layers: ``"-1"`` (last layer), ``"-1,-2,..."`` or ``"all"`` (every hidden state,
+        the embedding output included).
+    :param layer_mean: average the chosen layers instead of concatenating them.
+    :param subtoken_pooling: how a word's pieces become its vector: ``first``, ``last``,
+        ``first_last`` (both, concatenated) or ``mean``.
+    :param allow_long_sentences: sentences longer than the model's maximum go through
+        overlapping windows (default); with ``False`` they are truncated and the words cut off
+        get zero vectors.
+    :param hf_config: with ``tokenizer_files``, rebuild without reading anything (the values
+        of :meth:`get_config`; the weights come from the model file afterwards).
+    """
+
+    registry_name = "transformer_word"
+
+    def __init__(self, model: str = "bert-base-uncased", fine_tune: bool = False,
+                 layers: str = "-1", layer_mean: bool = False, subtoken_pooling: str = "first",
+                 allow_long_sentences: bool = True, hf_config: dict[str, Any] | None = None,
+                 tokenizer_files: dict[str, str] | None = None) -> None:
+        super().__init__()
+        if subtoken_pooling not in _POOLINGS:
+            raise ValueError(f"subtoken_pooling={subtoken_pooling!r}: expected one of "
+                             f"{', '.join(_POOLINGS)}")
+        self.model_name = str(model)
+        self.subtoken_pooling = subtoken_pooling
+        self.allow_long_sentences = bool(allow_long_sentences)
+        self.encoder = TransformerEncoder(self.model_name, fine_tune, layers, layer_mean,
+                                          hf_config, tokenizer_files)
+        self.name = embedding_name(self.model_name, {
+            "layers": self.encoder.layers, "layer_mean": self.encoder.layer_mean,
+            "subtoken_pooling": subtoken_pooling,
+            "allow_long_sentences": self.allow_long_sentences}, _DEFAULTS)
+
+    @property
+    def embedding_length(self) -> int:
+        size = self.encoder.output_size
+        return 2 * size if self.subtoken_pooling == "first_last" else size
+
+    @property
+    def fine_tune(self) -> bool:
+        return self.encoder.fine_tune
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.encoder.tokenizer
+
+    @property
+    def model(self) -> Any:
+        """The Hugging Face model itself."""
+        return self.encoder.model
+
+    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+        max_len = max((len(s) for s in sentences), default=0)
+        if not sentences or max_len == 0:
+            return torch.zeros(len(sentences), max_len, self.embedding_length,
+                               device=self.device)
+        encoded = self.encoder.encode(sentences, self.allow_long_sentences)
+        slot = encoded.sentence * max_len + encoded.word
+        groups = len(sentences) * max_len
+        if self.subtoken_pooling == "first_last":
+            words = torch.cat([pool(encoded.vectors, slot, groups, "first"),
+                               pool(encoded.vectors, slot, groups, "last")], dim=-1)
+        else:
+            words = pool(encoded.vectors, slot, groups, self.subtoken_pooling)
+        return words.view(len(sentences), max_len, self.embedding_length)
+
+    def get_config(self) -> dict[str, Any]:
+        encoder = self.encoder
+        return {"model": self.model_name, "fine_tune": encoder.fine_tune,
+                "layers": encoder.layers, "layer_mean": encoder.layer_mean,
+                "subtoken_pooling": self.subtoken_pooling,
+                "allow_long_sentences": self.allow_long_sentences, **encoder.config_fields()}
+
+    def extra_repr(self) -> str:
+        encoder = self.encoder
+        return (f"{self.model_name!r}, layers={encoder.layers!r}, "
+                f"pooling={self.subtoken_pooling!r}, fine_tune={encoder.fine_tune}, "
+                f"dim={self.embedding_length}")

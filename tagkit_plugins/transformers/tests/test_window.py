@@ -1,0 +1,94 @@
+"""Sentences longer than the model's maximum: overlapping windows, each piece read from the
+window where it has most context; a sentence that fits is exactly the windowless input."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from tagkit_core.data import Sentence
+from tagkit_transformers import TransformerWordEmbeddings
+from tagkit_transformers.window import window_starts
+
+CAPACITY = 14  # 16 positions minus [CLS] and [SEP]
+
+
+@pytest.fixture(scope="module")
+def embedding(bert_dir):
+    return TransformerWordEmbeddings(str(bert_dir))
+
+
+def embed(embedding, *word_lists):
+    with torch.no_grad():
+        return embedding([Sentence(list(words)) for words in word_lists])
+
+
+def expected_by_brute_force(reference, ids: list[int]) -> torch.Tensor:
+    """The rule spelled out: for each piece, over every window that holds it, the one with the
+    largest min(pieces before, pieces after) (the first on a tie)."""
+    starts = window_starts(len(ids), CAPACITY)
+    runs = {s: reference(ids[s: s + CAPACITY])[1:-1] for s in starts}
+    rows = []
+    for p in range(len(ids)):
+        best, best_context = None, -1
+        for s in starts:
+            if s <= p < s + CAPACITY:
+                context = min(p - s, s + CAPACITY - 1 - p)
+                if context > best_context:
+                    best, best_context = s, context
+        rows.append(runs[best][p - best])
+    return torch.stack(rows)
+
+
+def test_window_starts_cover_the_sentence_with_half_overlap():
+    assert window_starts(14, 14) == [0]
+    assert window_starts(15, 14) == [0, 1]
+    starts = window_starts(100, 14)
+    assert starts[0] == 0 and starts[-1] == 100 - 14
+    assert all(b - a <= 7 for a, b in zip(starts, starts[1:]))
+
+
+def test_a_sentence_that_fits_is_the_windowless_result(embedding, reference, pieces_of,
+                                                      filler):
+    words = filler(CAPACITY, seed=3)
+    got = embed(embedding, words)[0]
+    assert torch.allclose(got, reference(pieces_of(words))[1:-1], atol=1e-5)
+
+
+def test_a_100_token_sentence_gets_a_vector_per_token_from_its_best_window(
+        embedding, reference, pieces_of, filler):
+    words = filler(100, seed=5)
+    got = embed(embedding, words)[0]
+    assert got.shape == (100, 32)
+    assert bool((got.abs().sum(dim=1) > 0).all())
+    expected = expected_by_brute_force(reference, pieces_of(words))
+    assert torch.allclose(got, expected, atol=1e-5)
+
+
+def test_multi_piece_words_across_window_borders(embedding, reference, pieces_of, filler):
+    words = filler(10, seed=1) + ["unbelievable", "coops"] * 6 + filler(9, seed=2)
+    ids = pieces_of(words)
+    assert len(ids) > 3 * CAPACITY
+    got = embed(embedding, words)[0]
+    pieces = expected_by_brute_force(reference, ids)
+    first = torch.tensor([0] + [len(pieces_of(words[:i])) for i in range(1, len(words))])
+    assert got.shape == (len(words), 32)
+    assert torch.allclose(got, pieces[first], atol=1e-5)
+
+
+def test_long_and_short_sentences_in_one_batch(embedding, filler):
+    short, long = filler(5, seed=8), filler(60, seed=9)
+    batch = embed(embedding, short, long, short)
+    assert torch.allclose(batch[0, :5], embed(embedding, short)[0], atol=1e-5)
+    assert torch.allclose(batch[1], embed(embedding, long)[0], atol=1e-5)
+    assert torch.equal(batch[0], batch[2])
+
+
+def test_without_long_sentences_the_tail_is_cut_off(bert_dir, reference, pieces_of, filler):
+    embedding = TransformerWordEmbeddings(str(bert_dir), allow_long_sentences=False)
+    words = filler(30, seed=4)
+    got = embed(embedding, words)[0]
+    assert got.shape == (30, 32)
+    assert torch.allclose(got[:CAPACITY], reference(pieces_of(words[:CAPACITY]))[1:-1],
+                          atol=1e-5)
+    assert torch.count_nonzero(got[CAPACITY:]) == 0
