@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tagkit_core.data import Sentence
     from tagkit_core.embeddings import StackedEmbeddings
+    from tagkit_core import set_seed
     from tagkit_core.storage import get_storage_mode
     from tagkit_embeddings import CharacterEmbeddings, WordEmbeddings
 
@@ -105,16 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     glove = WordEmbeddings("glove")
     rows.append(("glove load", time.perf_counter() - start, peak_mb(),
                  "converted from kumo into the cache" if converted else "memory-mapped cache"))
-    torch.manual_seed(args.seed)
+    set_seed(args.seed)
     chars = CharacterEmbeddings().eval()
     stack = StackedEmbeddings([glove, chars]).eval()
     storage = get_storage_mode("cpu")
     calls = {"n": 0}
     original = glove._embed_batch
 
-    def counted(batch):
+    def counted(batch, storage=None):
         calls["n"] += 1
-        return original(batch)
+        return original(batch, storage=storage)
 
     glove._embed_batch = counted
     padded = sum(len(b) * max(len(s) for s in b) for b in batches(sentences, args.batch_size))
@@ -123,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         with torch.no_grad():
             for batch in batches(sentences, args.batch_size):
-                stack(batch)
+                stack(batch, storage=storage)
                 storage.after_batch(batch)
         seconds = time.perf_counter() - start
         rows.append((label, seconds, peak_mb(), f"{n_tokens / seconds:,.0f} tokens/s, "

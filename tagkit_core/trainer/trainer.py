@@ -27,6 +27,7 @@ import torch
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
 from tagkit_core.gc_control import existing_objects_frozen
+from tagkit_core.lifecycle import LifecycleHooks
 from tagkit_core.model import Model
 from tagkit_core.registry import get_registry
 from tagkit_core.seeding import seed_generators
@@ -39,7 +40,6 @@ from tagkit_core.trainer.checkpoint import (
     save_checkpoint,
 )
 from tagkit_core.trainer.config import EpochMetrics, TrainingConfig, options_doc, train_signature
-from tagkit_core.trainer.lifecycle_calls import RunHooks
 from tagkit_core.trainer.safeguards import (
     LossWatch,
     check_trainable,
@@ -113,13 +113,14 @@ class ModelTrainer:
         self.config = config = TrainingConfig.from_options(options)
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
-        hooks = RunHooks(get_registry(), self.plugins)
         console = _console_handler()
         try:
-            with existing_objects_frozen():
+            # Each plugin's hooks run isolated: a failing logger is reported and disabled for
+            # the run, and every plugin still gets on_train_end (tagkit_core.lifecycle).
+            with existing_objects_frozen(), \
+                    LifecycleHooks(get_registry(), extra_plugins=self.plugins) as hooks:
                 return self._train(base_path, config, hooks)
         finally:
-            hooks.close()
             if console is not None:
                 logging.getLogger("tagkit").removeHandler(console)
 
@@ -144,7 +145,7 @@ class ModelTrainer:
             seed_generators(config.seed)
         return device, optimizer, scheduler, has_dev
 
-    def _train(self, base_path: Path, config: TrainingConfig, hooks: RunHooks
+    def _train(self, base_path: Path, config: TrainingConfig, hooks: LifecycleHooks
                ) -> dict[str, Any]:
         train_data = list(self.corpus.train)
         if config.train_with_dev:
@@ -175,12 +176,13 @@ class ModelTrainer:
             # Also after an error: the hooks close what on_train_start opened (log handlers).
             hooks.call("on_train_end", trainer=self, base_path=base_path, result=result)
         if hooks.failures:
-            result["plugin_errors"] = [failure.message for failure in hooks.failures]
+            result["plugin_errors"] = [f"{f.plugin} failed in {f.hook}: {f.error}"
+                                       for f in hooks.failures]
         return result
 
     def _epochs(self, config: TrainingConfig, train_data: list[Sentence], lengths: list[int],
                 optimizer, scheduler, storage: StorageMode, has_dev: bool, base_path: Path,
-                hooks: RunHooks) -> str | None:
+                hooks: LifecycleHooks) -> str | None:
         """Run the epochs; returns why training stopped early (Ctrl-C), or None."""
         try:
             for epoch in range(self.epoch + 1, config.max_epochs + 1):

@@ -73,7 +73,7 @@ class TransformerDocumentEmbeddings(DocumentEmbeddings):
         """The Hugging Face model itself."""
         return self.encoder.model
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+    def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         if not sentences:
             return torch.zeros(0, self.embedding_length, device=self.device)
         encoded = self.encoder.encode(sentences)

@@ -85,7 +85,7 @@ class TransformerWordEmbeddings(TokenEmbeddings):
         """The Hugging Face model itself."""
         return self.encoder.model
 
-    def _embed_batch(self, sentences: Sequence[Sentence]) -> torch.Tensor:
+    def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         max_len = max((len(s) for s in sentences), default=0)
         if not sentences or max_len == 0:
             return torch.zeros(len(sentences), max_len, self.embedding_length,
