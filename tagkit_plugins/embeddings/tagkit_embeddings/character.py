@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from tagkit_core.config_fields import checked_config, integer, optional, text
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings
@@ -212,6 +213,14 @@ class CharacterEmbeddings(TokenEmbeddings):
     def get_config(self) -> dict[str, Any]:
         return {"char_embedding_dim": self.char_embedding_dim,
                 "hidden_size_char": self.hidden_size_char, "alphabet": self.alphabet}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CharacterEmbeddings:
+        config = checked_config(config, {
+            "char_embedding_dim": (integer(1, 65536), 25),
+            "hidden_size_char": (integer(1, 65536), 25),
+            "alphabet": (optional(text(1_000_000)), None)})
+        return cls(**config)
 
     def extra_repr(self) -> str:
         return (f"chars={len(self.char_dictionary)}, char_embedding_dim="
