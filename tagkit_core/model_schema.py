@@ -62,7 +62,7 @@ def _describe(value: Any) -> str:
 
 def parse_json(text: str, source: str, field: str, error: type[ModelFileError] = ModelFileError
                ) -> Any:
-    """``json.loads`` under the size and depth limits; any failure names ``source`` and ``field``."""
+    """``json.loads`` under the size and depth limits; a failure names ``source`` and ``field``."""
     if len(text) > MAX_HEADER_BYTES:
         raise error(f"{source}: {field} holds {len(text):,} characters of JSON, more than the "
                     f"{MAX_HEADER_BYTES:,} a tagkit file may have")

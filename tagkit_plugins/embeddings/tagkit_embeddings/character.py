@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from tagkit_core.config_fields import checked_config, integer, optional, text
+from tagkit_core import config_fields as fields
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings
@@ -216,10 +216,10 @@ class CharacterEmbeddings(TokenEmbeddings):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> CharacterEmbeddings:
-        config = checked_config(config, {
-            "char_embedding_dim": (integer(1, 65536), 25),
-            "hidden_size_char": (integer(1, 65536), 25),
-            "alphabet": (optional(text(1_000_000)), None)})
+        size = fields.integer(1, 65536)
+        config = fields.checked_config(config, {
+            "char_embedding_dim": (size, 25), "hidden_size_char": (size, 25),
+            "alphabet": (fields.optional(fields.text(1_000_000)), None)})
         return cls(**config)
 
     def extra_repr(self) -> str:
