@@ -10,8 +10,9 @@ stores each sentence's slice as ``sentence.embeddings[self.name]``. A storage mo
 works for users while the trainer never loops over tokens.
 
 Every embedding is saved by configuration, not by pickling: ``get_config()`` returns the
-JSON-serialisable constructor arguments and ``from_config(config)`` rebuilds an instance
-whose tensors then come from the model file's state dict.
+constructor arguments as plain data (a nested embedding as the object itself) and
+``from_config(config)`` rebuilds an instance, never reading a file, whose tensors then come from
+the model file's state dict. Persistence recognises embeddings by ``component_kind``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, ClassVar, Sequence
 import torch
 from torch import nn
 
+from tagkit_core.config_fields import REQUIRED, checked_config, instances
 from tagkit_core.data import Sentence
 from tagkit_core.seeding import seeded_construction
 from tagkit_core.storage import StorageMode
@@ -69,6 +71,8 @@ def pad_ids(rows: Sequence[Sequence[int]], width: int | None = None, pad: int = 
 class Embeddings(nn.Module):
     """Base of every embedding: a torch module with a name, a length and a config."""
 
+    #: What model files call this kind of component (persistence recognises embeddings by it).
+    component_kind: ClassVar[str] = "embedding"
     registry_name: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -98,12 +102,17 @@ class Embeddings(nn.Module):
         return torch.device("cpu")
 
     def get_config(self) -> dict[str, Any]:  # pragma: no cover - abstract
-        """JSON-serialisable constructor arguments; ``from_config`` must accept them."""
+        """Constructor arguments as plain data (nested embeddings as objects); ``from_config``
+        must accept them."""
         raise NotImplementedError
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Embeddings:
-        """Rebuild an instance without reading external files (tensors come from the state)."""
+        """Rebuild an instance without reading any file (tensors come from the state dict).
+
+        The config comes from a file that may be hostile: an override checks every field
+        (:mod:`tagkit_core.config_fields`) and never opens a path or URL the config names.
+        """
         return cls(**config)
 
     def embed(self, sentences: Sentence | Sequence[Sentence]) -> list[Sentence]:
@@ -206,15 +215,12 @@ class StackedEmbeddings(TokenEmbeddings):
             offset += length
 
     def get_config(self) -> dict[str, Any]:
-        from tagkit_core.persistence import component_spec
-
-        return {"embeddings": [component_spec("embedding", e) for e in self.embeddings]}
+        return {"embeddings": list(self.embeddings)}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> StackedEmbeddings:
-        from tagkit_core.persistence import build_component
-
-        return cls([build_component("embedding", spec) for spec in config["embeddings"]])
+        config = checked_config(config, {"embeddings": (instances(TokenEmbeddings), REQUIRED)})
+        return cls(config["embeddings"])
 
     def __iter__(self):
         return iter(self.embeddings)

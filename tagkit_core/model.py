@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
+from tagkit_core.persistence import load_model, save_model
 from tagkit_core.seeding import seeded_construction
 from tagkit_core.storage import StorageMode, resolve_storage_mode
 
@@ -43,9 +44,12 @@ class Model(nn.Module):
     """A trainable model: loss for a batch, predictions onto sentences, evaluation, safe files.
 
     Subclasses set ``registry_name`` and ``label_type``, implement the four abstract methods
-    and ``get_config``/``from_config`` (JSON constructor arguments, used by model files).
+    and ``get_config``/``from_config`` (constructor arguments as plain data, nested components
+    as the objects themselves; used by model files, see :mod:`tagkit_core.persistence`).
     """
 
+    #: What model files call this kind of component (persistence recognises models by it).
+    component_kind: ClassVar[str] = "model"
     registry_name: ClassVar[str] = ""
     label_type: str = ""
 
@@ -77,10 +81,16 @@ class Model(nn.Module):
         raise NotImplementedError  # pragma: no cover
 
     def get_config(self) -> dict[str, Any]:
+        """Constructor arguments: plain data, nested components (embeddings) as objects."""
         raise NotImplementedError  # pragma: no cover
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Model:
+        """Rebuild from ``get_config()`` output whose nested components are already built.
+
+        The config comes from a file that may be hostile: check every field (see
+        :mod:`tagkit_core.config_fields`) and never open a path or URL it names.
+        """
         return cls(**config)
 
     # -- shared behaviour -----------------------------------------------------------------------
@@ -109,13 +119,17 @@ class Model(nn.Module):
 
     def save(self, path: str | Path) -> Path:
         """Write a safe model file (safetensors + JSON); see :mod:`tagkit_core.persistence`."""
-        from tagkit_core.persistence import save_model
-
         return save_model(self, path)
 
     @classmethod
-    def load(cls, path: str | Path, map_location: str = "cpu") -> Model:
-        """Load a model file written by :meth:`save`; nothing is unpickled."""
-        from tagkit_core.persistence import load_model
+    def load(cls, path: str | Path, device: str | torch.device | None = None, *,
+             map_location: str | torch.device | None = None, verify: bool = True) -> Model:
+        """Load a model file written by :meth:`save`; nothing is unpickled, no file it names
+        is opened.
 
-        return load_model(path, expected=None if cls is Model else cls, map_location=map_location)
+        :param device: by default ``"cuda"`` when available, else the CPU (as Flair does).
+        :param map_location: an alias of ``device``.
+        :param verify: check the file's SHA-256 checksum (the default).
+        """
+        return load_model(path, expected=None if cls is Model else cls, device=device,
+                          map_location=map_location, verify=verify)

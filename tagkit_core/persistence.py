@@ -1,81 +1,65 @@
-"""Safe model files: safetensors tensors plus a JSON description, never a pickle.
+"""Safe model files: a model file is data, and loading one can only build registered components.
 
 A tagkit model file (``final-model.pt``, ``best-model.pt``; the suffix is kept for tutorial
-compatibility) is a safetensors file. Its header metadata ``"tagkit"`` holds JSON with the format
-version, and for the model and every nested component its registry name, the distribution and
-version that provided it, and its constructor configuration (dictionaries included). Loading
-parses JSON and tensors only, so a file from a stranger cannot run code; a file whose model or
-embedding plugin is missing fails with the distribution to install.
+compatibility) is a safetensors file: the state dict's tensors, the JSON header in the metadata
+entry ``"tagkit"``, and its SHA-256 in ``"tagkit_sha256"``. The header (format version 2)::
+
+    {"format": "tagkit-model", "format_version": 2,
+     "model": {"tagkit_component": "model", "type": "sequence_tagger",
+               "distribution": "tagkit-crf-tagger", "version": "0.1.0",
+               "config": {"hidden_size": 256, "embeddings": {"tagkit_component": "embedding",
+                                                             "type": "word", ...}, ...}}}
+
+Loading, in order: the file is opened as safetensors (a pickle, a zip or a damaged file is named
+for what it is); the header is parsed under size and depth limits and checked against the schema
+(:mod:`tagkit_core.model_schema`); the model is built on the ``meta`` device (no memory) and its
+state dict's names, shapes and dtypes are compared with the file's; the tensors are read and the
+checksum verified; only then is the model built on the CPU, given the state dict (strictly) and
+moved to the device. See docs/security.md for what loading may and may not do.
+
+Format version 1 files (tagkit before this layout) are refused with a message saying so: they
+have no checksum, and a file that can only be trusted after it is re-saved is not worth reading.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from importlib.metadata import PackageNotFoundError, version
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import torch
 
+from tagkit_core.component_specs import ComponentBuildError, build_spec
+from tagkit_core.component_specs import component_spec as _spec_of
+from tagkit_core.files import atomic_write
+from tagkit_core.model_schema import ModelFileError, check_spec, field_path, parse_json
+from tagkit_core.tensor_files import (
+    dtype_name,
+    independent_cpu_tensors,
+    load_tensors,
+    open_tensor_file,
+    verify_digest,
+    write_tensor_file,
+)
+
 __all__ = ["FORMAT_VERSION", "ModelFileError", "component_spec", "build_component",
-           "save_model", "load_model", "read_header", "atomic_write"]
+           "save_model", "load_model", "read_header", "check_header", "build_model",
+           "model_header", "state_tensors", "resolve_device", "atomic_write"]
 
 FORMAT_NAME = "tagkit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+HEADER_KEY = "tagkit"
+
+log = logging.getLogger("tagkit.persistence")
 
 
-class ModelFileError(ValueError):
-    """The file is not a tagkit model file, or one this version cannot read."""
-
-
-def _distribution_of(obj: Any) -> tuple[str | None, str | None]:
-    from tagkit_core.registry import KNOWN_PROVIDERS, get_registry
-
-    component = get_registry().provider_of(type(obj))
-    if component is not None and component.distribution:
-        return component.distribution, component.version
-    top = type(obj).__module__.split(".")[0]
-    dist = KNOWN_PROVIDERS.get(top, "tagkit-core" if top == "tagkit_core" else None)
-    try:
-        return dist, version(dist) if dist else None
-    except PackageNotFoundError:
-        return dist, None
-
-
+# -- writing ------------------------------------------------------------------------------------
 def component_spec(kind: str, obj: Any) -> dict[str, Any]:
-    """The JSON description of a component: registry name, provider and configuration."""
-    name = getattr(type(obj), "registry_name", "")
-    if not name:
-        raise TypeError(f"{type(obj).__name__} has no registry_name, so it cannot be saved")
-    dist, dist_version = _distribution_of(obj)
-    return {"kind": kind, "type": name, "distribution": dist, "version": dist_version,
-            "config": obj.get_config()}
-
-
-def build_component(kind: str, spec: dict[str, Any]) -> Any:
-    """Rebuild a component from :func:`component_spec` output through the registry."""
-    from tagkit_core.registry import get_registry
-
-    cls = get_registry().resolve(kind, spec["type"], distribution_hint=spec.get("distribution"))
-    return cls.from_config(spec["config"])
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)``, then rename it over ``path``: readers see the old or new file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """The JSON spec of ``obj`` (a component of ``kind``), nested components included."""
+    if getattr(type(obj), "component_kind", None) != kind:
+        raise TypeError(f"{type(obj).__name__} is not a {kind} component")
+    return _spec_of(obj, "model" if kind == "model" else kind)
 
 
 def model_header(model: Any) -> dict[str, Any]:
@@ -85,68 +69,164 @@ def model_header(model: Any) -> dict[str, Any]:
 
 def state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
     """The state dict as independent contiguous CPU tensors (safetensors refuses shared ones)."""
-    return {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
+    return independent_cpu_tensors(module.state_dict())
 
 
 def save_model(model: Any, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` atomically as a safe, self-describing file."""
-    from safetensors.torch import save_file
-
+    """Write ``model`` to ``path`` atomically as a safe, self-describing, checksummed file."""
     path = Path(path)
-    header = json.dumps(model_header(model))
+    text = json.dumps(model_header(model), allow_nan=False)
     tensors = state_tensors(model)
-    # Tensors that share memory (tied weights) would make save_file refuse: give each its own.
-    seen: set[int] = set()
-    for key, tensor in tensors.items():
-        pointer = tensor.untyped_storage().data_ptr()
-        if pointer in seen:
-            tensors[key] = tensor.clone()
-        seen.add(pointer)
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata={"tagkit": header}))
+    atomic_write(path, lambda tmp: write_tensor_file(tmp, HEADER_KEY, text, tensors))
     return path
 
 
-def read_header(path: str | Path) -> dict[str, Any]:
-    """The JSON description of a model file, checked for format and version."""
-    from safetensors import SafetensorError, safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {path}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as error:
-        with open(path, "rb") as handle:
-            start = handle.read(4)
-        kind = ("a pickle or torch.save file" if start[:1] == b"\x80" or start[:2] == b"PK"
-                else "not a safetensors file")
-        raise ModelFileError(
-            f"{path} is not a tagkit model file ({kind}: {error}). tagkit model files are "
-            "safetensors with a JSON header; tagkit never unpickles a file, because unpickling "
-            "can run arbitrary code.") from None
-    if "tagkit" not in metadata:
-        raise ModelFileError(f"{path} is a safetensors file without a tagkit header")
-    header = json.loads(metadata["tagkit"])
-    if header.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{path} has format {header.get('format')!r}, not {FORMAT_NAME!r}")
-    if header.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was written in format version {header['format_version']}; this tagkit-core "
-            f"reads up to {FORMAT_VERSION}: upgrade tagkit-core")
+# -- reading ------------------------------------------------------------------------------------
+def check_header(header: Any, source: str, where: str = "",
+                 error: type[ModelFileError] = ModelFileError) -> dict[str, Any]:
+    """Check a parsed model header against the schema; return it."""
+    if not isinstance(header, dict):
+        raise error(f"{source}: {where or 'the tagkit header'} must be a JSON object, "
+                    f"got {type(header).__name__}")
+    expected = {"format", "format_version", "model"}
+    if set(header) != expected:
+        missing, extra = sorted(expected - set(header)), sorted(set(header) - expected)
+        raise error(f"{source}: {where or 'the tagkit header'} must have exactly the keys "
+                    f"{sorted(expected)}; " + (f"missing {missing}" if missing
+                                               else f"unknown {extra}"))
+    if header["format"] != FORMAT_NAME:
+        raise error(f"{source}: {field_path(where, 'format')} is {header['format']!r:.60}, "
+                    f"not {FORMAT_NAME!r}")
+    found = header["format_version"]
+    if isinstance(found, bool) or not isinstance(found, int):
+        raise error(f"{source}: {field_path(where, 'format_version')} must be an integer, "
+                    f"got {json.dumps(found)[:60]}")
+    if found > FORMAT_VERSION:
+        raise error(f"{source} was written in format version {found}; this tagkit-core reads "
+                    f"version {FORMAT_VERSION}: upgrade tagkit-core")
+    if found < FORMAT_VERSION:
+        raise error(f"{source} is in format version {found}, written by an older tagkit; this "
+                    f"tagkit-core reads version {FORMAT_VERSION} only (it adds the checksum and "
+                    "the strict component layout). Retrain, or re-save the model with the "
+                    "tagkit version that wrote it after upgrading it.")
+    check_spec(header["model"], source, field_path(where, "model"), kind="model", error=error)
     return header
 
 
-def load_model(path: str | Path, expected: type | None = None, map_location: str = "cpu") -> Any:
-    """Load any tagkit model file, finding its class through the registry."""
-    from safetensors.torch import load_file
+def read_header(path: str | Path) -> dict[str, Any]:
+    """The checked JSON header of a model file (nothing is built or read beyond it)."""
+    return _open_model_file(path)[1]
 
-    header = read_header(path)
-    model = build_component("model", header["model"])
-    if expected is not None and not isinstance(model, expected):
-        raise ModelFileError(
-            f"{path} holds a {type(model).__name__}, not a {expected.__name__}")
-    state = load_file(str(path), device=map_location)
-    model.load_state_dict(state)
+
+def _open_model_file(path: str | Path):
+    opened = open_tensor_file(path, "tagkit model file")
+    source = str(opened.path)
+    if HEADER_KEY not in opened.metadata:
+        raise ModelFileError(f"{source} is a safetensors file without a tagkit header")
+    header = parse_json(opened.metadata[HEADER_KEY], source, "the tagkit header")
+    return opened, check_header(header, source)
+
+
+def resolve_device(device: str | torch.device | None = None,
+                   map_location: str | torch.device | None = None) -> torch.device:
+    """``device`` (or its alias ``map_location``); by default the GPU when there is one."""
+    chosen = device if device is not None else map_location
+    if chosen is None:
+        chosen = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(chosen)
+
+
+def _meta_unsupported(error: BaseException) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, NotImplementedError) or (
+        isinstance(cause, RuntimeError) and "meta" in str(cause).lower())
+
+
+def _compare(model: torch.nn.Module, shapes: Mapping[str, tuple[tuple[int, ...], str]],
+             source: str, where: str) -> None:
+    """Refuse a model whose state dict differs from the file's tensors in names, shape or dtype."""
+    expected = {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in model.state_dict().items()}
+    problems = [f"missing tensor {k!r}" for k in sorted(set(expected) - set(shapes))]
+    problems += [f"unexpected tensor {k!r}" for k in sorted(set(shapes) - set(expected))]
+    for key in sorted(set(expected) & set(shapes)):
+        if expected[key] != tuple(shapes[key]):
+            problems.append(f"tensor {key!r} is {list(shapes[key][0])} {shapes[key][1]} in the "
+                            f"file, the config builds {list(expected[key][0])} {expected[key][1]}")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise ModelFileError(f"{source}: {where}: the config and the file's tensors disagree: "
+                             + "; ".join(problems[:5]) + more)
+
+
+def build_model(spec: dict[str, Any], shapes: Mapping[str, tuple[tuple[int, ...], str]],
+                load_state: Callable[[], Mapping[str, torch.Tensor]], *, source: str,
+                where: str = "model", device: str | torch.device = "cpu",
+                expected: type | None = None) -> Any:
+    """Build a checked model spec whose tensors are ``shapes``, guarding every allocation.
+
+    The model is first built on the ``meta`` device and compared with ``shapes``; only on a
+    match is ``load_state()`` called (reading and checking the tensors) and the model built for
+    real, on the CPU, given that state strictly and moved to ``device``. A
+    component whose constructor cannot run on ``meta`` (NotImplementedError, or a RuntimeError
+    about meta tensors) is built on the CPU directly and compared there: the schema and the
+    components' own checks still apply, but the allocation guard does not.
+    """
+    try:
+        with torch.device("meta"):
+            probe = build_spec(spec, source, where)
+    except ComponentBuildError as error:
+        if not _meta_unsupported(error):
+            raise
+        log.warning("%s: %s cannot be built on the meta device (%s); building it on the CPU "
+                    "without the allocation guard", source, spec["type"], error.__cause__)
+        probe = None
+    if probe is not None:
+        _check_expected(probe, expected, source)
+        _compare(probe, shapes, source, where)
+        del probe
+    state = dict(load_state())  # read and checksummed before anything is allocated
+    with torch.device("cpu"):
+        model = build_spec(spec, source, where)
+    _check_expected(model, expected, source)
+    _compare(model, shapes, source, where)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        raise ModelFileError(f"{source}: {where}: the tensors do not fit the model: {error}"
+                             ) from None
     model.eval()
-    return model
+    return model.to(device)
+
+
+def _check_expected(model: Any, expected: type | None, source: str) -> None:
+    if expected is not None and not isinstance(model, expected):
+        raise ModelFileError(f"{source} holds a {type(model).__name__}, not a "
+                             f"{expected.__name__}")
+
+
+def load_model(path: str | Path, expected: type | None = None,
+               device: str | torch.device | None = None, *,
+               map_location: str | torch.device | None = None, verify: bool = True) -> Any:
+    """Load any tagkit model file, finding its classes through the registry.
+
+    :param device: where the model goes; by default ``"cuda"`` when available, else the CPU.
+    :param map_location: an alias of ``device`` (the name ``torch.load`` users know).
+    :param verify: check the file's SHA-256 (about 0.1 s per 100 MB); ``False`` skips it.
+    """
+    opened, header = _open_model_file(path)
+    source = str(opened.path)
+
+    def state() -> dict[str, torch.Tensor]:
+        tensors = load_tensors(opened)
+        if verify:
+            verify_digest(opened, HEADER_KEY, tensors)
+        return tensors
+
+    return build_model(header["model"], opened.shapes, state, source=source,
+                       device=resolve_device(device, map_location), expected=expected)
+
+
+def build_component(kind: str, spec: dict[str, Any], source: str = "<spec>") -> Any:
+    """Check a spec written by :func:`component_spec` and build it (tensors not loaded)."""
+    check_spec(spec, source, kind, kind=kind)
+    return build_spec(spec, source, kind)

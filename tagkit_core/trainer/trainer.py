@@ -34,6 +34,7 @@ from tagkit_core.seeding import seed_generators
 from tagkit_core.storage import StorageMode, resolve_storage_mode
 from tagkit_core.trainer.batching import by_length, chunk, group_chunk_size, make_batches
 from tagkit_core.trainer.checkpoint import (
+    checkpoint_model,
     optimizer_class,
     read_checkpoint,
     restore_rng_state,
@@ -83,12 +84,13 @@ class ModelTrainer:
     # -- resuming -------------------------------------------------------------------------------
     @classmethod
     def load_checkpoint(cls, path: str | Path, corpus: Corpus) -> ModelTrainer:
-        """A trainer that continues the checkpointed run when :meth:`train` is called."""
-        from tagkit_core.persistence import build_component
+        """A trainer that continues the checkpointed run when :meth:`train` is called.
 
+        The checkpoint is checked (schema, checksum) and its model built under the same guards
+        as a model file; any fault is a ``CheckpointError`` naming the file and the field.
+        """
         payload = read_checkpoint(path)
-        model = build_component("model", payload["model_header"]["model"])
-        model.load_state_dict(payload["model_state"])
+        model = checkpoint_model(payload, path)
         trainer = cls(model, corpus, optimizer=optimizer_class(payload["optimizer_class"]))
         trainer.epoch = payload["epoch"]
         trainer.history = payload["history"]

@@ -15,6 +15,19 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from tagkit_core.config_fields import (
+    REQUIRED,
+    boolean,
+    checked_config,
+    either,
+    instance,
+    integer,
+    mapping,
+    number,
+    one_of,
+    text,
+    text_list,
+)
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings, pad_ids
@@ -22,7 +35,6 @@ from tagkit_core.evaluation import sequence_labelling_result
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
 from tagkit_core.nn import LockedDropout, WordDropout
-from tagkit_core.persistence import build_component, component_spec
 from tagkit_core.storage import StorageMode
 from tagkit_crf_tagger.crf import CRF
 from tagkit_crf_tagger.layers import BiRNN
@@ -288,8 +300,7 @@ class SequenceTagger(Model):
 
     # -- persistence ----------------------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
-        return {"hidden_size": self.hidden_size,
-                "embeddings": component_spec("embedding", self.embeddings),
+        return {"hidden_size": self.hidden_size, "embeddings": self.embeddings,
                 "tag_dictionary": self.tag_dictionary.to_dict(), "tag_type": self.tag_type,
                 "use_crf": self.use_crf, "use_rnn": self.use_rnn, "rnn_layers": self.rnn_layers,
                 "rnn_type": self.rnn_type, "bidirectional": self.bidirectional,
@@ -299,7 +310,18 @@ class SequenceTagger(Model):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SequenceTagger:
-        config = dict(config)
-        config["embeddings"] = build_component("embedding", config["embeddings"])
+        """Rebuild from a checked config: every field's type and range, no unknown field."""
+        size = integer(1, 65536)
+        rate = number(0, 1)
+        config = checked_config(config, {
+            "hidden_size": (size, REQUIRED), "embeddings": (instance(TokenEmbeddings), REQUIRED),
+            "tag_dictionary": (mapping({"add_unk": (boolean(), REQUIRED),
+                                        "items": (text_list(), REQUIRED)}), REQUIRED),
+            "tag_type": (text(), REQUIRED), "use_crf": (boolean(), True),
+            "use_rnn": (boolean(), True), "rnn_layers": (integer(1, 64), 1),
+            "rnn_type": (one_of("LSTM", "GRU", "RNN", "lstm", "gru", "rnn"), "LSTM"),
+            "bidirectional": (boolean(), True),
+            "reproject_embeddings": (either(boolean(), size), True), "dropout": (rate, 0.0),
+            "word_dropout": (rate, 0.05), "locked_dropout": (rate, 0.5)})
         config["tag_dictionary"] = Dictionary.from_dict(config["tag_dictionary"])
         return cls(**config)

@@ -33,6 +33,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from tagkit_core import config_fields as fields
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings
@@ -216,6 +217,14 @@ class CharacterEmbeddings(TokenEmbeddings):
     def get_config(self) -> dict[str, Any]:
         return {"char_embedding_dim": self.char_embedding_dim,
                 "hidden_size_char": self.hidden_size_char, "alphabet": self.alphabet}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> CharacterEmbeddings:
+        size = fields.integer(1, 65536)
+        config = fields.checked_config(config, {
+            "char_embedding_dim": (size, 25), "hidden_size_char": (size, 25),
+            "alphabet": (fields.optional(fields.text(1_000_000)), None)})
+        return cls(**config)
 
     def extra_repr(self) -> str:
         return (f"chars={len(self.char_dictionary)}, char_embedding_dim="

@@ -11,7 +11,8 @@ Both follow Flair's semantics so the text-classification tutorial ports unchange
 
 The token embeddings are wrapped in the core's ``StackedEmbeddings``, so static ones (GloVe)
 are still computed once per sentence and kept according to the storage mode. Both save their
-token embeddings as nested component specs (``tagkit_core.persistence``), as the stack does.
+token embeddings as nested components (the objects in ``get_config``; persistence writes them
+as specs and builds them before ``from_config``), as the stack does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,16 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from tagkit_core.config_fields import (
+    REQUIRED,
+    boolean,
+    checked_config,
+    instances,
+    integer,
+    number,
+    one_of,
+    optional,
+)
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import DocumentEmbeddings, StackedEmbeddings, TokenEmbeddings
 from tagkit_core.nn import LockedDropout, WordDropout
@@ -40,18 +51,6 @@ def _stack(embeddings: TokenEmbeddingsArg) -> StackedEmbeddings:
     else:
         parts = list(embeddings)
     return StackedEmbeddings(parts)
-
-
-def _specs(stack: StackedEmbeddings) -> list[dict[str, Any]]:
-    from tagkit_core.persistence import component_spec
-
-    return [component_spec("embedding", e) for e in stack.embeddings]
-
-
-def _built(specs: list[dict[str, Any]]) -> list[TokenEmbeddings]:
-    from tagkit_core.persistence import build_component
-
-    return [build_component("embedding", spec) for spec in specs]
 
 
 def _token_tensor(stack: StackedEmbeddings, sentences: Sequence[Sentence],
@@ -142,7 +141,7 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
         return torch.cat([output[:, 0], last], dim=1) if self.bidirectional else last
 
     def get_config(self) -> dict[str, Any]:
-        return {"embeddings": _specs(self.embeddings), "hidden_size": self.hidden_size,
+        return {"embeddings": list(self.embeddings.embeddings), "hidden_size": self.hidden_size,
                 "rnn_layers": self.rnn_layers, "reproject_words": self.reproject_words,
                 "reproject_words_dimension": self.reproject_words_dimension,
                 "bidirectional": self.bidirectional, "dropout": self.dropout_rate,
@@ -151,8 +150,15 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> DocumentRNNEmbeddings:
-        config = dict(config)
-        return cls(_built(config.pop("embeddings")), **config)
+        size = integer(1, 65536)
+        config = checked_config(config, {
+            "embeddings": (instances(TokenEmbeddings), REQUIRED), "hidden_size": (size, 128),
+            "rnn_layers": (integer(1, 64), 1), "reproject_words": (boolean(), True),
+            "reproject_words_dimension": (optional(size), None),
+            "bidirectional": (boolean(), False), "dropout": (number(0, 1), 0.5),
+            "word_dropout": (number(0, 1), 0.0), "locked_dropout": (number(0, 1), 0.0),
+            "rnn_type": (one_of("GRU", "LSTM"), "GRU")})
+        return cls(**config)
 
 
 class DocumentPoolEmbeddings(DocumentEmbeddings):
@@ -212,10 +218,13 @@ class DocumentPoolEmbeddings(DocumentEmbeddings):
         return torch.where((lengths > 0)[:, None], pooled, torch.zeros_like(pooled))
 
     def get_config(self) -> dict[str, Any]:
-        return {"embeddings": _specs(self.embeddings), "fine_tune_mode": self.fine_tune_mode,
-                "pooling": self.pooling}
+        return {"embeddings": list(self.embeddings.embeddings),
+                "fine_tune_mode": self.fine_tune_mode, "pooling": self.pooling}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> DocumentPoolEmbeddings:
-        config = dict(config)
-        return cls(_built(config.pop("embeddings")), **config)
+        config = checked_config(config, {
+            "embeddings": (instances(TokenEmbeddings), REQUIRED),
+            "fine_tune_mode": (one_of("none", "linear", "nonlinear"), "none"),
+            "pooling": (one_of("mean", "max", "min"), "mean")})
+        return cls(**config)

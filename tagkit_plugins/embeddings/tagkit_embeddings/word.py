@@ -20,12 +20,23 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from tagkit_core.config_fields import (
+    REQUIRED,
+    boolean,
+    checked_config,
+    integer,
+    optional,
+    text,
+    text_list,
+)
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import TokenEmbeddings, pad_ids
 
 __all__ = ["WordEmbeddings"]
 
 _DIGIT = re.compile(r"\d")
+#: The widest vector a model file may describe (the widest published word vectors have 1,024).
+MAX_EMBEDDING_DIM = 65536
 
 
 class WordEmbeddings(TokenEmbeddings):
@@ -129,6 +140,20 @@ class WordEmbeddings(TokenEmbeddings):
         return {"name_or_path": self.name_or_path, "fine_tune": self.fine_tune,
                 "field": self.field, "vocab": self.vocab,
                 "embedding_dim": self.embedding_length}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> WordEmbeddings:
+        """An all-zero table for the config's ``vocab`` (the model file's tensors fill it).
+
+        ``vocab`` and ``embedding_dim`` are required: ``name_or_path`` is only the
+        embedding's name here and is never opened, so a model file cannot make tagkit read a
+        vector file, a pickle, or download anything.
+        """
+        config = checked_config(config, {
+            "name_or_path": (text(), REQUIRED), "fine_tune": (boolean(), False),
+            "field": (optional(text()), None), "vocab": (text_list(), REQUIRED),
+            "embedding_dim": (integer(1, MAX_EMBEDDING_DIM), REQUIRED)})
+        return cls(**config)
 
     def extra_repr(self) -> str:
         return (f"{self.name_or_path!r}, words={len(self.vocab)}, dim={self.embedding_length}, "
