@@ -9,6 +9,7 @@ and prediction sorts sentences by length so that batches carry almost no padding
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -40,6 +41,8 @@ from tagkit_crf_tagger.crf import CRF
 from tagkit_crf_tagger.layers import BiRNN
 
 __all__ = ["SequenceTagger"]
+
+log = logging.getLogger("tagkit.tagger")
 
 #: ``precision`` names -> the BiLSTM's dtype at prediction (None: the weights' own, float32).
 _PRECISIONS: dict[str, torch.dtype | None] = {"float32": None, "bfloat16": torch.bfloat16}
@@ -288,6 +291,11 @@ class SequenceTagger(Model):
             if len(sentence):
                 gold.append([t.get_tag(gold_label_type) for t in sentence])
                 guessed.append([t.get_tag(predicted) for t in sentence])
+        unknown = sorted({tag for tags in gold for tag in tags} - set(self.tag_dictionary.idx2item))
+        if unknown:
+            log.warning("the gold tags %s are not in the tag dictionary, so no loss is computed "
+                        "over these sentences and those tags always count as errors; build the "
+                        "dictionary over every split (corpus.make_tag_dictionary)", unknown[:10])
         if out_path is not None:
             with open(out_path, "w", encoding="utf-8") as handle:
                 for sentence, g, p in zip((s for s in sentences if len(s)), gold, guessed):
