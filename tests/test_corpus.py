@@ -69,3 +69,12 @@ def test_multicorpus_keeps_each_corpus_name():
     multi.downsample(0.5)
     assert len(multi.train) == 15 and [len(c.train) for c in multi.corpora] == [10, 5]
     assert "en: Corpus" in str(multi)
+
+
+def test_label_dictionary_of_a_token_label_type_holds_the_tags():
+    """Newer Flair builds a tagger's dictionary with make_label_dictionary(label_type='upos')."""
+    corpus = Corpus(_sentences(10), _sentences(2), _sentences(2))
+    assert sorted(corpus.make_label_dictionary(label_type="pos").get_items()) == ["NOUN", "PUNCT"]
+    assert sorted(corpus.make_label_dictionary().get_items()) == ["A", "B"]  # sentence labels
+    with pytest.raises(ValueError, match=r"'ner' label; label types present: \['class', 'pos'\]"):
+        corpus.make_label_dictionary(label_type="ner")

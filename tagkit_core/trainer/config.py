@@ -109,6 +109,10 @@ class TrainingConfig:
         5.0, float, "clip the gradient norm to this (None: no clipping)", positive=True,
         optional=True)
     weight_decay: float = _option(0.0, float, "the optimizer's weight decay")
+    deterministic: bool = _option(
+        False, bool, "use only deterministic kernels (torch.use_deterministic_algorithms): the "
+        "same seed then gives the same run on a GPU too, somewhat slower; on the CPU runs are "
+        "reproducible without it")
     device: str | None = _option(
         None, str, "'cpu', 'cuda', 'cuda:1'... (default: cuda if available)", optional=True)
     num_threads: int | None = _option(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -116,6 +117,12 @@ class ModelTrainer:
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
         console = _console_handler()
+        deterministic = torch.are_deterministic_algorithms_enabled()
+        if config.deterministic:
+            # cuBLAS needs a fixed workspace to be deterministic; it must be set before CUDA
+            # starts (a no-op for CPU-only runs).
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
         try:
             # Each plugin's hooks run isolated: a failing logger is reported and disabled for
             # the run, and every plugin still gets on_train_end (tagkit_core.lifecycle).
@@ -123,6 +130,7 @@ class ModelTrainer:
                     LifecycleHooks(get_registry(), extra_plugins=self.plugins) as hooks:
                 return self._train(base_path, config, hooks)
         finally:
+            torch.use_deterministic_algorithms(deterministic)
             if console is not None:
                 logging.getLogger("tagkit").removeHandler(console)
 

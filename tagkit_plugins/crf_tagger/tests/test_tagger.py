@@ -14,6 +14,11 @@ from tagkit_core.trainer import ModelTrainer
 from tagkit_crf_tagger import SequenceTagger
 
 
+# The loaded model runs where load puts it (the GPU when there is one) and the trained one where
+# the trainer put it; GPU kernels round differently from run to run.
+SCORE_TOLERANCE = 1e-4 if torch.cuda.is_available() else 1e-6
+
+
 def _train(corpus, embeddings, tmp_path, tag_type="pos", epochs=15, **tagger_options):
     tagger = SequenceTagger(hidden_size=16, embeddings=embeddings,
                             tag_dictionary=corpus.make_tag_dictionary(tag_type),
@@ -45,7 +50,8 @@ def test_saved_model_predicts_the_same_after_loading(toy_corpus, toy_embeddings,
     for a, b in zip(sentences, copies):
         assert [t.get_tag("pos") for t in a] == [t.get_tag("pos") for t in b]
         for ta, tb in zip(a, b):
-            assert ta.get_label("pos").score == pytest.approx(tb.get_label("pos").score, abs=1e-6)
+            assert ta.get_label("pos").score == pytest.approx(tb.get_label("pos").score,
+                                                              abs=SCORE_TOLERANCE)
         distribution = a.cache["pos_distribution"]
         assert len(distribution) == len(a)
         assert sum(distribution[0].values()) == pytest.approx(1.0, abs=1e-5)

@@ -90,7 +90,7 @@ def test_ctrl_c_saves_a_loadable_model_and_returns(toy_corpus, toy_embeddings, t
         tmp_path, max_epochs=5, show_progress=False)
     assert result["epochs"] == 1 and result["test_score"] is None
     loaded = SequenceTagger.load(tmp_path / "final-model.pt")
-    assert torch.equal(loaded.linear.weight, tagger.linear.weight)
+    assert torch.equal(loaded.linear.weight.cpu(), tagger.linear.weight.cpu())
     assert "interrupted" in (tmp_path / "training.log").read_text()
 
 
@@ -152,8 +152,9 @@ def test_chunked_batches_give_the_same_training_as_whole_batches(toy_corpus, tmp
         ModelTrainer(tagger, toy_corpus).train(tmp_path / str(chunk_size), max_epochs=2,
                                                mini_batch_size=8, mini_batch_chunk_size=chunk_size,
                                                show_progress=False)
-        weights.append(tagger.linear.weight.detach().clone())
-    assert torch.allclose(weights[0], weights[1], atol=1e-5)
+        weights.append(tagger.linear.weight.detach().cpu().clone())
+    # CUDA kernels sum in another order than the CPU's: a looser bound there.
+    assert torch.allclose(weights[0], weights[1], atol=1e-4 if torch.cuda.is_available() else 1e-5)
 
 
 def test_train_with_dev_uses_dev_sentences_and_writes_no_best_model(toy_corpus, toy_embeddings,

@@ -66,5 +66,5 @@ else:
                             dropout=0.1)
     trainer = ModelTrainer(tagger, corpus, plugins=[WaitToBeKilled()])
 result = trainer.train(base, max_epochs=max_epochs, checkpoint=True, mini_batch_size=8,
-                       learning_rate=0.05, show_progress=False, seed=1)
+                       learning_rate=0.05, show_progress=False, seed=1, deterministic=True)
 print("RESULT " + json.dumps(result), flush=True)
