@@ -82,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TAGKIT_CACHE_DIR"] = str(cache)
     import torch
 
+    from tagkit_core import set_seed
     from tagkit_core.data import Sentence
     from tagkit_core.embeddings import StackedEmbeddings
-    from tagkit_core import set_seed
     from tagkit_core.storage import get_storage_mode
     from tagkit_embeddings import CharacterEmbeddings, WordEmbeddings
 

@@ -121,7 +121,8 @@ def test_a_stack_passes_the_mode_to_each_embedding():
 
 
 def test_a_mistyped_mode_lists_the_registered_ones_and_suggests():
-    with pytest.raises(StorageModeNotFound, match=r"'CPU'.*registered: cpu.*none.*did you mean 'cpu'"):
+    with pytest.raises(StorageModeNotFound,
+                       match=r"'CPU'.*registered: cpu.*none.*did you mean 'cpu'"):
         resolve_storage_mode("CPU")
     with pytest.raises(StorageModeNotFound) as error:
         resolve_storage_mode("nnone")

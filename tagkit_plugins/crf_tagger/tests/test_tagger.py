@@ -13,7 +13,6 @@ from tagkit_core.model import Model
 from tagkit_core.trainer import ModelTrainer
 from tagkit_crf_tagger import SequenceTagger
 
-
 # The loaded model runs where load puts it (the GPU when there is one) and the trained one where
 # the trainer put it; GPU kernels round differently from run to run.
 SCORE_TOLERANCE = 1e-4 if torch.cuda.is_available() else 1e-6

@@ -88,7 +88,8 @@ def test_anneal_with_restarts_goes_on_from_the_best_weights(toy_corpus, toy_embe
     for restarts in (True, False):
         tagger = _tagger(toy_corpus, toy_embeddings)
         scores = iter([0.9, 0.5])
-        monkeypatch.setattr(tagger, "evaluate", lambda *a, **k: Result(next(scores)))
+        monkeypatch.setattr(tagger, "evaluate",
+                            lambda *a, _scores=scores, **k: Result(next(_scores)))
         ModelTrainer(tagger, toy_corpus, plugins=[Watch()]).train(
             tmp_path / str(restarts), max_epochs=2, patience=0, anneal_with_restarts=restarts,
             show_progress=False, save_final_model=False)

@@ -1,4 +1,4 @@
-"""The gpu storage mode of tagkit-storage (none and cpu are the core's, tests/test_storage_modes.py)."""
+"""The gpu storage mode of tagkit-storage (none and cpu are the core's: test_storage_modes.py)."""
 
 from __future__ import annotations
 
