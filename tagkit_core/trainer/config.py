@@ -84,6 +84,12 @@ class TrainingConfig:
     patience: int = _option(3, int, "epochs without improvement before annealing")
     min_learning_rate: float = _option(
         0.0001, float, "stop once the learning rate falls below this")
+    scheduler: str = attrs.field(default="anneal", validator=attrs.validators.in_(
+        ("anneal", "linear")), metadata={"doc": "'anneal': anneal on a dev plateau (the "
+        "tutorial's); 'linear': warm up over warmup_fraction of all steps, then decay linearly "
+        "to 0 (for fine-tuning transformers, as Flair's fine_tune)"})
+    warmup_fraction: float = _option(
+        0.1, float, "with scheduler='linear': the fraction of all steps spent warming up")
     anneal_with_restarts: bool = _option(
         False, bool, "when the learning rate is annealed, reload the best model's weights "
         "(best-model.pt) and go on from there, as Flair does")
@@ -109,6 +115,9 @@ class TrainingConfig:
         5.0, float, "clip the gradient norm to this (None: no clipping)", positive=True,
         optional=True)
     weight_decay: float = _option(0.0, float, "the optimizer's weight decay")
+    use_amp: bool = _option(
+        False, bool, "mixed precision on CUDA: forward passes under torch.autocast in bfloat16 "
+        "(ignored on the CPU)")
     deterministic: bool = _option(
         False, bool, "use only deterministic kernels (torch.use_deterministic_algorithms): the "
         "same seed then gives the same run on a GPU too, somewhat slower; on the CPU runs are "
@@ -124,6 +133,9 @@ class TrainingConfig:
     def __attrs_post_init__(self) -> None:
         if not 0.0 < self.anneal_factor <= 1.0:
             raise ValueError(f"option anneal_factor must be in (0, 1], got {self.anneal_factor}")
+        if not 0.0 <= self.warmup_fraction < 1.0:
+            raise ValueError("option warmup_fraction must be in [0, 1), got "
+                             f"{self.warmup_fraction}")
         if self.patience < 0:
             raise ValueError(f"option patience must be >= 0, got {self.patience}")
         if self.eval_mini_batch_size is None:

@@ -42,6 +42,7 @@ from tagkit_core.trainer.checkpoint import (
     save_checkpoint,
 )
 from tagkit_core.trainer.config import EpochMetrics, TrainingConfig, options_doc, train_signature
+from tagkit_core.trainer.console import console_handler, fmt_score, progress_bar
 from tagkit_core.trainer.safeguards import (
     LossWatch,
     check_trainable,
@@ -49,6 +50,7 @@ from tagkit_core.trainer.safeguards import (
     prepare_run_folder,
     warn_if_other_corpus,
 )
+from tagkit_core.trainer.schedules import make_schedule
 
 __all__ = ["ModelTrainer", "NonFiniteLossError"]
 
@@ -69,11 +71,12 @@ class ModelTrainer:
     """
 
     def __init__(self, model: Model, corpus: Corpus,
-                 optimizer: type[torch.optim.Optimizer] = torch.optim.SGD,
+                 optimizer: type[torch.optim.Optimizer] | None = None,
                  plugins: Sequence[Any] = ()) -> None:
         self.model = model
         self.corpus = corpus
-        self.optimizer_class = optimizer
+        self.optimizer_class = optimizer or torch.optim.SGD
+        self._optimizer_chosen = optimizer is not None
         self.plugins = list(plugins)
         self.config = TrainingConfig()
         self.epoch = 0
@@ -116,7 +119,7 @@ class ModelTrainer:
         self.config = config = TrainingConfig.from_options(options)
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
-        console = _console_handler()
+        console = console_handler()
         deterministic = torch.are_deterministic_algorithms_enabled()
         if config.deterministic:
             # cuBLAS needs a fixed workspace to be deterministic; it must be set before CUDA
@@ -134,7 +137,19 @@ class ModelTrainer:
             if console is not None:
                 logging.getLogger("tagkit").removeHandler(console)
 
-    def _setup(self, config: TrainingConfig):
+    def fine_tune(self, base_path: str | Path, **options: Any) -> dict[str, Any]:
+        """Fine-tune a transformer-based model with Flair's ``fine_tune`` defaults: AdamW
+        (unless the trainer was given an optimizer), learning rate 5e-5, warm-up over the
+        first 10% of the steps then linear decay, batches of 4, 10 epochs, nothing stored.
+        Every option of :meth:`train` may be given and overrides these."""
+        if not self._optimizer_chosen:
+            self.optimizer_class = torch.optim.AdamW
+        defaults = {"learning_rate": 5e-5, "max_epochs": 10, "mini_batch_size": 4,
+                    "scheduler": "linear", "warmup_fraction": 0.1,
+                    "embeddings_storage_mode": "none"}
+        return self.train(base_path, **{**defaults, **options})
+
+    def _setup(self, config: TrainingConfig, steps_per_epoch: int):
         if config.num_threads:
             torch.set_num_threads(config.num_threads)
         device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -142,9 +157,10 @@ class ModelTrainer:
         optimizer = self.optimizer_class(self.model.parameters(), lr=config.learning_rate,
                                          weight_decay=config.weight_decay)
         has_dev = bool(self.corpus.dev) and not config.train_with_dev
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max" if has_dev else "min", factor=config.anneal_factor,
-            patience=config.patience, threshold=0.0, min_lr=0.0)
+        scheduler = make_schedule(config.scheduler, optimizer, anneal_factor=config.anneal_factor,
+                                  patience=config.patience,
+                                  warmup_fraction=config.warmup_fraction,
+                                  steps_per_epoch=steps_per_epoch, max_epochs=config.max_epochs)
         if self._resume is not None:
             optimizer.load_state_dict(self._resume["optimizer_state"])
             scheduler.load_state_dict(self._resume["scheduler_state"])
@@ -164,13 +180,16 @@ class ModelTrainer:
             train_data += self.corpus.test
         check_trainable(self.corpus.name, train_data)
         prepare_run_folder(base_path, resuming=self.epoch > 0)
-        device, optimizer, scheduler, has_dev = self._setup(config)
+        lengths = [len(s) for s in train_data]
+        steps = len(self._batches(train_data, lengths, epoch=1))
+        device, optimizer, scheduler, has_dev = self._setup(config, steps)
+        if config.use_amp and device.type != "cuda":
+            log.info("use_amp is for CUDA; training on %s in float32", device)
         storage = resolve_storage_mode(config.embeddings_storage_mode, device)
         if not has_dev:
             log.warning("no dev split%s: training without dev scores; the learning rate anneals "
                         "on the train loss and no best-model.pt is written",
                         " (train_with_dev)" if config.train_with_dev else "")
-        lengths = [len(s) for s in train_data]
         self._loss_watch = LossWatch(self.history["train_loss"][0]
                                      if self.history["train_loss"] else None)
         hooks.call("on_train_start", trainer=self, base_path=base_path)
@@ -197,13 +216,13 @@ class ModelTrainer:
         try:
             for epoch in range(self.epoch + 1, config.max_epochs + 1):
                 lr = optimizer.param_groups[0]["lr"]
-                if lr < config.min_learning_rate:
+                if scheduler.stops(lr, config.min_learning_rate):
                     log.info("learning rate %.6f fell below %.6f: training stops", lr,
                              config.min_learning_rate)
                     break
                 hooks.call("on_epoch_start", trainer=self, epoch=epoch, learning_rate=lr)
-                metrics = self._run_epoch(epoch, train_data, lengths, optimizer, storage,
-                                          base_path)
+                metrics = self._run_epoch(epoch, train_data, lengths, optimizer, scheduler,
+                                          storage, base_path)
                 self._after_epoch(epoch, metrics, has_dev, optimizer, scheduler, storage,
                                   base_path)
                 self.epoch = epoch
@@ -227,25 +246,32 @@ class ModelTrainer:
             raise
         return None
 
+    def _batches(self, train_data: list[Sentence], lengths: list[int], epoch: int
+                 ) -> list[list[Sentence]]:
+        config = self.config
+        return make_batches(train_data, lengths, config.mini_batch_size, shuffle=config.shuffle,
+                            bucketing=config.length_bucketing, seed=config.seed, epoch=epoch,
+                            groups=config.length_groups_per_batch)
+
     def _run_epoch(self, epoch: int, train_data: list[Sentence], lengths: list[int], optimizer,
-                   storage, base_path: Path) -> EpochMetrics:
+                   schedule, storage, base_path: Path) -> EpochMetrics:
         config = self.config
         self.model.train()
-        batches = make_batches(train_data, lengths, config.mini_batch_size, shuffle=config.shuffle,
-                               bucketing=config.length_bucketing, seed=config.seed, epoch=epoch,
-                               groups=config.length_groups_per_batch)
+        batches = self._batches(train_data, lengths, epoch)
+        amp = config.use_amp and self.model.device.type == "cuda"
         size = config.mini_batch_chunk_size
         if size is None and config.length_bucketing:
             size = group_chunk_size(config.mini_batch_size, config.length_groups_per_batch)
         show = config.show_progress if config.show_progress is not None else sys.stderr.isatty()
-        progress = _progress(batches, epoch, show)
+        progress = progress_bar(batches, epoch, show)
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
         for batch_no, batch in enumerate(progress, start=1):
             optimizer.zero_grad(set_to_none=True)
             # Sorted only when chunked: the order inside a batch decides which sentence draws
             # which dropout mask, so unchunked runs keep their batches' own order.
             for part in chunk(by_length(batch), size) if size else [batch]:
-                loss, count = self.model.forward_loss(part, storage=storage)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                    loss, count = self.model.forward_loss(part, storage=storage)
                 value = loss.item()
                 if not math.isfinite(value):
                     self._stop_on_bad_loss(epoch, batch_no, value, base_path)
@@ -256,6 +282,7 @@ class ModelTrainer:
             if config.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
             optimizer.step()
+            schedule.after_batch()
             storage.after_batch(batch)
             seen += len(batch)
             if show and batch_no % 10 == 0:
@@ -290,11 +317,10 @@ class ModelTrainer:
             metrics.dev_score, metrics.dev_loss = result.main_score, result.scores.get("loss")
             metrics.dev_scores = dict(result.scores)
             metrics.improved = self.best_score is None or result.main_score > self.best_score
-            scheduler.step(result.main_score)
+            metrics.bad_epochs = scheduler.after_epoch(result.main_score)
         else:
             metrics.improved = True
-            scheduler.step(metrics.train_loss)
-        metrics.bad_epochs = scheduler.num_bad_epochs
+            metrics.bad_epochs = scheduler.after_epoch(-metrics.train_loss)
         if metrics.improved and has_dev:
             self.best_score = metrics.dev_score
             if config.save_best_model:
@@ -305,8 +331,8 @@ class ModelTrainer:
         self.history["dev_loss"].append(metrics.dev_loss)
         self.history["dev_score"].append(metrics.dev_score)
         self.history["learning_rate"].append(metrics.learning_rate)
-        dev = (f" - dev loss {_fmt(metrics.dev_loss)} - dev score {_fmt(metrics.dev_score)}"
-               if has_dev else "")
+        dev = (f" - dev loss {fmt_score(metrics.dev_loss)} - dev score "
+               f"{fmt_score(metrics.dev_score)}" if has_dev else "")
         log.info("epoch %d - lr %.4f - train loss %.4f - %.1fs (%.0f sents/s)%s%s", epoch,
                  metrics.learning_rate, metrics.train_loss, metrics.seconds,
                  metrics.train_sentences_per_second, dev, " - new best" if
@@ -344,31 +370,5 @@ class ModelTrainer:
                 "epochs": self.epoch}
 
 
-def _fmt(value: float | None) -> str:
-    """A score or loss for the log; ``-`` when there is none (e.g. a dev loss that could not be
-    computed because dev has tags the dictionary lacks)."""
-    return "-" if value is None else f"{value:.4f}"
-
-
 ModelTrainer.train.__signature__ = train_signature(ModelTrainer.train)  # type: ignore[attr-defined]
 ModelTrainer.train.__doc__ = ModelTrainer.train.__doc__.replace("{options}", options_doc())
-
-
-def _console_handler() -> logging.Handler | None:
-    """Print progress lines to stdout, as Flair does, unless the user configured logging."""
-    logger = logging.getLogger("tagkit")
-    if logger.handlers or logging.getLogger().handlers:
-        return None
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    return handler
-
-
-def _progress(batches, epoch: int, show: bool):
-    if not show:
-        return batches
-    from tqdm import tqdm
-
-    return tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, dynamic_ncols=True)

@@ -255,3 +255,57 @@ def test_set_seed_gives_the_same_initial_weights_and_leaves_draws_alone(toy_embe
     assert torch.equal(first.table.weight, second.table.weight)
     third = toy_embeddings_cls(["a", "b"])  # the next construction: other weights
     assert not torch.equal(second.table.weight, third.table.weight)
+
+
+# -- schedules ----------------------------------------------------------------------------------
+def test_linear_schedule_warms_up_then_decays_per_step(toy_corpus, toy_embeddings, tmp_path):
+    rates = []
+
+    class Watch:
+        @hookimpl
+        def on_epoch_start(self, trainer, epoch, learning_rate):
+            rates.append(learning_rate)
+
+    tagger = _tagger(toy_corpus, toy_embeddings)
+    result = ModelTrainer(tagger, toy_corpus, plugins=[Watch()]).train(
+        tmp_path, max_epochs=4, scheduler="linear", warmup_fraction=0.25, learning_rate=0.1,
+        mini_batch_size=8, show_progress=False, min_learning_rate=0.05)
+    assert result["epochs"] == 4  # min_learning_rate does not stop a linear schedule
+    # epoch 1 starts near 0; warm-up ends with epoch 1 (a quarter of the steps); then it decays
+    assert rates[0] < 0.01 and rates[1] == pytest.approx(0.1, rel=0.1)
+    assert rates[1] > rates[2] > rates[3] > 0
+
+
+def test_fine_tune_uses_adamw_and_the_linear_schedule(toy_corpus, toy_embeddings, tmp_path):
+    trainer = ModelTrainer(_tagger(toy_corpus, toy_embeddings), toy_corpus)
+    trainer.fine_tune(tmp_path, max_epochs=1, show_progress=False, use_amp=True)
+    assert trainer.optimizer_class is torch.optim.AdamW
+    assert trainer.config.scheduler == "linear" and trainer.config.learning_rate == 5e-5
+    chosen = ModelTrainer(_tagger(toy_corpus, toy_embeddings), toy_corpus,
+                          optimizer=torch.optim.Adam)
+    chosen.fine_tune(tmp_path / "adam", max_epochs=1, show_progress=False)
+    assert chosen.optimizer_class is torch.optim.Adam
+    with pytest.raises(ValueError, match="scheduler"):
+        chosen.train(tmp_path, scheduler="cosine")
+
+
+def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_cls, tmp_path):
+    class StopAt3:
+        @hookimpl
+        def on_epoch_start(self, trainer, epoch, learning_rate):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    vocab = sorted({t.text for s in toy_corpus.train for t in s})
+    options = dict(max_epochs=4, scheduler="linear", checkpoint=True, learning_rate=0.01,
+                   show_progress=False)
+    results = {}
+    for name, plugins in (("full", []), ("cut", [StopAt3()])):
+        set_seed(5)
+        tagger = _tagger(toy_corpus, toy_embeddings_cls(vocab))
+        results[name] = ModelTrainer(tagger, toy_corpus, optimizer=torch.optim.AdamW,
+                                     plugins=plugins).train(tmp_path / name, **options)
+    assert results["cut"]["epochs"] == 2  # stopped like a Ctrl-C after epoch 2
+    trainer = ModelTrainer.load_checkpoint(tmp_path / "cut" / "checkpoint.pt", toy_corpus)
+    resumed = trainer.train(tmp_path / "cut", **options)
+    assert resumed["train_loss_history"] == results["full"]["train_loss_history"]
