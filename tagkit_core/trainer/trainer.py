@@ -43,6 +43,7 @@ from tagkit_core.trainer.checkpoint import (
 )
 from tagkit_core.trainer.config import EpochMetrics, TrainingConfig, options_doc, train_signature
 from tagkit_core.trainer.console import console_handler, fmt_score, progress_bar
+from tagkit_core.trainer.per_corpus import evaluate_split
 from tagkit_core.trainer.safeguards import (
     LossWatch,
     check_trainable,
@@ -311,9 +312,9 @@ class ModelTrainer:
         config = self.config
         lr_before = optimizer.param_groups[0]["lr"]
         if has_dev:
-            result = self.model.evaluate(self.corpus.dev,
-                                         mini_batch_size=config.eval_mini_batch_size,
-                                         embedding_storage_mode=storage)
+            result = evaluate_split(self.model, self.corpus, "dev",
+                                    mini_batch_size=config.eval_mini_batch_size,
+                                    embedding_storage_mode=storage)
             metrics.dev_score, metrics.dev_loss = result.main_score, result.scores.get("loss")
             metrics.dev_scores = dict(result.scores)
             metrics.improved = self.best_score is None or result.main_score > self.best_score
@@ -356,7 +357,8 @@ class ModelTrainer:
         best = base_path / "best-model.pt"
         if best.exists() and not config.train_with_dev:
             model = type(self.model).load(best).to(self.model.device)
-        result = model.evaluate(self.corpus.test, mini_batch_size=config.eval_mini_batch_size,
+        result = evaluate_split(model, self.corpus, "test",
+                                mini_batch_size=config.eval_mini_batch_size,
                                 embedding_storage_mode="none")
         self.test_result = result
         log.info("test score (%s): %.4f\n%s", "best model" if model is not self.model
@@ -364,7 +366,9 @@ class ModelTrainer:
         return result.main_score
 
     def _result(self, test_score: float | None, base_path: Path) -> dict[str, Any]:
-        return {"test_score": test_score, "dev_score_history": list(self.history["dev_score"]),
+        test = getattr(self, "test_result", None) if test_score is not None else None
+        return {"test_score": test_score, "test_scores": dict(test.scores) if test else {},
+                "dev_score_history": list(self.history["dev_score"]),
                 "train_loss_history": list(self.history["train_loss"]),
                 "dev_loss_history": list(self.history["dev_loss"]), "base_path": str(base_path),
                 "epochs": self.epoch}

@@ -309,3 +309,22 @@ def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_c
     trainer = ModelTrainer.load_checkpoint(tmp_path / "cut" / "checkpoint.pt", toy_corpus)
     resumed = trainer.train(tmp_path / "cut", **options)
     assert resumed["train_loss_history"] == results["full"]["train_loss_history"]
+
+
+def test_a_multicorpus_run_reports_a_score_per_corpus(toy_corpus, toy_embeddings, tmp_path):
+    from tagkit_core.corpus import MultiCorpus
+
+    train, dev, test = toy_corpus.train, toy_corpus.dev, toy_corpus.test
+    english = Corpus(train[:80], dev[:10], test[:10], name="english")
+    german = Corpus(train[80:], dev[10:], test[10:], name="german")
+    corpus = MultiCorpus([english, german]).downsample(0.5)
+    assert len(corpus.train) == 60 and len(corpus.test) == 10
+    tagger = _tagger(corpus, toy_embeddings)
+    result = ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=2, show_progress=False)
+    scores = result["test_scores"]
+    assert {"english_accuracy", "german_accuracy"} <= set(scores)
+    assert min(scores["english_accuracy"], scores["german_accuracy"]) <= result["test_score"] \
+        <= max(scores["english_accuracy"], scores["german_accuracy"])
+    header = (tmp_path / "loss.tsv").read_text().splitlines()[0].split("\t")
+    assert {"DEV_ENGLISH_ACCURACY", "DEV_GERMAN_ACCURACY"} <= set(header)
+    assert "per corpus: english: accuracy" in (tmp_path / "training.log").read_text()
