@@ -5,11 +5,12 @@ running a program the file's author wrote (``os.system``, ``eval``, any importab
 tagkit never unpickles anything when it *loads* a model; this converter is the one place that
 reads a pickle, once, on request, and it does so with a restricted unpickler:
 
-* ``torch.load(..., weights_only=True)``, PyTorch's own allow-list unpickler (maintained with
-  torch, covering both its zip and its legacy formats): only the globals that rebuild tensors
-  and storages, dtypes and plain containers are resolved; any other global (``os.system``,
-  ``builtins.eval``, ``subprocess.Popen``, Flair's real classes...) is an ``UnpicklingError``
-  before anything is called, and no module is imported by name;
+* :mod:`tagkit_flair_embeddings.restricted_pickle`: the standard library's unpickler with
+  ``find_class`` and ``persistent_load`` closed down (PyTorch's own ``weights_only`` reader
+  refuses protocol 4, which Flair writes). Only ``collections.OrderedDict``, checked tensor
+  rebuild functions of this plugin and storage type names resolve; any other global
+  (``os.system``, ``builtins.eval``, ``subprocess.Popen``, ``torch.nn.Linear``, Flair's real
+  classes...) is refused before anything is called, and no module is imported by name;
 * plus exactly two names, Flair's ``flair.data.Dictionary`` and
   ``flair.models.language_model.LanguageModel``, mapped to inert stub classes defined here:
   building one stores the pickled plain data and runs nothing else; ``flair`` itself is never
@@ -26,6 +27,7 @@ refused.
 from __future__ import annotations
 
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from tagkit_flair_embeddings.language_model import (
     language_model_from_config,
     save_language_model,
 )
+from tagkit_flair_embeddings.restricted_pickle import RefusedPickle, load_torch_file
 
 __all__ = ["FlairConversionError", "read_flair_pickle", "convert_flair_language_model",
            "flair_state_to_language_model"]
@@ -69,8 +72,8 @@ class FlairLanguageModelStub(_InertStub):
     """``flair.models.language_model.LanguageModel`` as data (whole pickled models refused)."""
 
 
-_STUBS = [(FlairDictionaryStub, "flair.data.Dictionary"),
-          (FlairLanguageModelStub, "flair.models.language_model.LanguageModel")]
+_STUBS = {"flair.data.Dictionary": FlairDictionaryStub,
+          "flair.models.language_model.LanguageModel": FlairLanguageModelStub}
 
 
 def read_flair_pickle(path: str | Path) -> Any:
@@ -79,15 +82,13 @@ def read_flair_pickle(path: str | Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"no Flair language model file at {path}")
     try:
-        with torch.serialization.safe_globals(_STUBS):
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=False)
-    except pickle.UnpicklingError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else "refused"
+        return load_torch_file(path, _STUBS)
+    except RefusedPickle as error:
         raise FlairConversionError(
-            f"{path}: refused: its pickle asks for something other than tensors, plain "
-            f"containers and Flair's Dictionary/LanguageModel names ({first[:300]}). A Flair "
-            "language model needs nothing else; this file may be hostile.") from None
-    except (RuntimeError, EOFError, ValueError, OSError) as error:
+            f"refused: {error}. A Flair language model needs nothing but tensors, plain "
+            "containers and Flair's Dictionary; this file may be hostile.") from None
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError,
+            TypeError, AttributeError, OSError) as error:
         raise FlairConversionError(f"{path} is not a readable torch file ({error})") from None
 
 
