@@ -166,3 +166,20 @@ def test_pooled_memory_min_max_mean_fade():
         assert torch.allclose(out[1, 16:], memory, atol=1e-6), pooling
         pooled.train()  # a training run starts with an empty memory, as in Flair
         assert pooled.word_embeddings == {}
+
+
+def test_a_model_file_config_cannot_name_a_file_or_a_download(tmp_path):
+    from tagkit_core.component_specs import component_spec
+    from tagkit_core.model_schema import ModelFileError
+    from tagkit_core.persistence import build_component
+
+    spec = component_spec(FlairEmbeddings(tiny_lm()), "embedding")
+    rebuilt = build_component("embedding", spec)
+    assert rebuilt.get_config() == spec["config"]
+    for hostile in ({"name_or_path": "news-forward"}, {"path": str(tmp_path / "lm.pt")}):
+        bad = {**spec, "config": {**spec["config"], **hostile}}
+        with pytest.raises(ModelFileError, match="is unknown"):
+            build_component("embedding", bad)
+    bad = {**spec, "config": {**spec["config"], "language_model": "news-forward"}}
+    with pytest.raises(ModelFileError, match="language_model"):
+        build_component("embedding", bad)
