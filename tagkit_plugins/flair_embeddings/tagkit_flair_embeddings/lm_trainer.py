@@ -37,7 +37,7 @@ __all__ = ["LanguageModelTrainer"]
 log = logging.getLogger("tagkit.flair_embeddings.training")
 
 DEFAULTS: dict[str, Any] = {"sequence_length": 250, "mini_batch_size": 100,
-                            "learning_rate": 20.0, "max_epochs": 1000, "patience": 50,
+                            "learning_rate": 20.0, "max_epochs": 1000, "patience": 10,
                             "anneal_factor": 0.25, "clip": 0.25, "checkpoint": True, "seed": 1,
                             "min_learning_rate": 1e-3, "log_every": 100}
 

@@ -114,3 +114,27 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
         assert expected.keys() == got.keys()
         for key in expected:
             assert torch.equal(expected[key], got[key]), (name, key)  # bit for bit
+
+
+def test_a_tampered_or_foreign_checkpoint_is_refused(tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    from tagkit_core.model_schema import CheckpointError
+    from tagkit_flair_embeddings import save_language_model
+
+    write_corpus(tmp_path / "corpus", repeat=2)
+    lm = tiny_lm()
+    LanguageModelTrainer(lm, TextCorpus(tmp_path / "corpus", lm.dictionary)).train(
+        tmp_path / "run", sequence_length=10, mini_batch_size=4, max_epochs=1)
+    path = tmp_path / "run" / "checkpoint.pt"
+    tensors = load_file(path)
+    with safe_open(str(path), "pt") as handle:
+        metadata = handle.metadata()
+    tensors["model/decoder.bias"] += 1
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(CheckpointError, match="checksum mismatch"):
+        read_lm_checkpoint(path)
+    save_language_model(lm, path)
+    with pytest.raises(CheckpointError, match="not a language model checkpoint"):
+        read_lm_checkpoint(path)
