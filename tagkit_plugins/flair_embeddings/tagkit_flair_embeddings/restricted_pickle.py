@@ -135,6 +135,7 @@ def _restricted_load(file: Any, stubs: dict[str, type], storage: Callable[..., _
 
 
 def _load_zip(path: Path, stubs: dict[str, type]) -> Any:
+    size = path.stat().st_size
     with zipfile.ZipFile(path) as archive:
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
@@ -152,6 +153,10 @@ def _load_zip(path: Path, stubs: dict[str, type]) -> Any:
                     info = archive.getinfo(member)
                 except KeyError:
                     raise RefusedPickle(f"{path}: no storage {member}") from None
+                # torch stores members uncompressed: a compressed one could claim any size.
+                if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
+                    raise RefusedPickle(f"{path}: storage {key} is compressed or larger than "
+                                        "the file")
                 if info.file_size != numel * dtype.itemsize:
                     raise RefusedPickle(f"{path}: storage {key} holds {info.file_size} bytes, "
                                         f"its record says {numel * dtype.itemsize}")
@@ -159,6 +164,8 @@ def _load_zip(path: Path, stubs: dict[str, type]) -> Any:
                 storages[key].fill(archive.read(member), str(path))
             return storages[key]
 
+        if archive.getinfo(pickles[0]).file_size > 64 * size + (1 << 20):
+            raise RefusedPickle(f"{path}: data.pkl claims far more bytes than the file has")
         with archive.open(pickles[0]) as handle:
             return _restricted_load(io.BytesIO(handle.read()), stubs, storage, str(path))
 

@@ -131,3 +131,16 @@ def test_register_commands_adds_tagkit_convert_lm():
     group = click.Group()
     register_commands(group)
     assert "convert-lm" in group.commands
+
+
+def test_a_compressed_storage_claiming_a_huge_size_is_refused(tmp_path, fake_flair):
+    import zipfile
+
+    write_flair_lm(tmp_path / "lm.pt", fake_flair, tiny_lm())
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(tmp_path / "lm.pt") as source, \
+            zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, source.read(info.filename))
+    with pytest.raises(FlairConversionError, match="compressed"):
+        convert_flair_language_model(bomb, tmp_path / "out.safetensors")
