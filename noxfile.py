@@ -19,14 +19,14 @@ ROOT = Path(__file__).resolve().parent
 TORCH = "torch==2.13.0"
 # Every plugin distribution in the repo, with the extras the tests and the demo use.
 PLUGINS = ["datasets", "embeddings[glove]", "transformers", "crf_tagger", "classifiers",
-           "storage", "plotters"]
+           "storage", "plotters", "flair_embeddings"]
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_venv = "yes"
 
 
 def install_tagkit(session: nox.Session, core: str = ".", *extra: str) -> None:
-    """torch first (the local wheel), then the core and all seven plugins, editable."""
+    """torch first (the local wheel), then the core and all the plugins, editable."""
     session.install(TORCH)
     editable = ["-e", core]
     for plugin in PLUGINS:

@@ -1,0 +1,210 @@
+"""FlairEmbeddings: contextual string embeddings from a character language model.
+
+Each token's vector is the language model's output at the token's boundary in the sentence
+text ``tokens joined by spaces`` (Flair's ``tokenized_lm``), read after the start marker
+``"\\n"`` and followed by one space:
+
+* forward LM: the output after the token's last character *and the space after it* (the
+  position of that space), so it has read the sentence up to and including the token;
+* backward LM: it reads the reversed text, and the output is taken after the token's first
+  character and the space before it: it has read the sentence from its end back to the token.
+
+A batch of sentences runs as one LM pass, in chunks of ``chars_per_chunk`` positions with the
+state carried across chunks (:meth:`LanguageModel.get_representation`), so chunked and
+unchunked results are equal and a long document needs one chunk's activations only. The
+token positions are computed in one pass over the token texts and gathered with one indexing
+call.
+
+A tagger's model file holds this embedding's config, which includes the LM's config and
+character dictionary, and its state dict holds the LM's weights (``lm.*``): ``from_config``
+rebuilds the LM from those, never opening a file or naming one.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+from tagkit_core import config_fields as fields
+from tagkit_core.data import Sentence
+from tagkit_core.embeddings import TokenEmbeddings
+from tagkit_core.files import DownloadError, cache_dir, download
+from tagkit_flair_embeddings.language_model import (
+    LanguageModel,
+    LanguageModelFileError,
+    language_model_from_config,
+    load_language_model,
+)
+from tagkit_flair_embeddings.pretrained import PRETRAINED_LANGUAGE_MODELS
+
+__all__ = ["FlairEmbeddings", "resolve_language_model"]
+
+log = logging.getLogger("tagkit.flair_embeddings")
+
+_CONVERT_HINT = ("convert it once with `tagkit-flair-embeddings convert {path} OUT.safetensors` "
+                 "(or `tagkit convert-lm`), then pass OUT.safetensors")
+
+
+def _looks_like_torch_pickle(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        start = handle.read(4)
+    return start[:1] == b"\x80" or start == b"PK\x03\x04"
+
+
+def _load_pretrained(name: str) -> LanguageModel:
+    """Flair's published LM ``name``: downloaded once, converted through the restricted
+    unpickler, cached as a tagkit language model file; later calls read the cached file."""
+    from tagkit_flair_embeddings.convert import convert_flair_language_model
+
+    url = PRETRAINED_LANGUAGE_MODELS[name]
+    folder = cache_dir("embeddings") / "flair"
+    converted = folder / f"{name}.safetensors"
+    if not converted.exists():
+        raw = folder / url.rsplit("/", 1)[-1]
+        try:
+            download(url, raw)
+        except DownloadError as error:
+            raise DownloadError(
+                url, raw, f"{error.reason}. FlairEmbeddings({name!r}) needs a network connection "
+                "the first time (the converted model is cached after that). Without one, train "
+                "your own language model with LanguageModelTrainer (see the tagkit-flair-"
+                "embeddings README), or convert a Flair LM file you already have with "
+                "`tagkit-flair-embeddings convert FLAIR_LM.pt OUT.safetensors` and pass "
+                "OUT.safetensors") from error
+        convert_flair_language_model(raw, converted)
+        raw.unlink(missing_ok=True)  # the pickle is never read again
+    return load_language_model(converted)
+
+
+def resolve_language_model(name_or_path: str | Path | LanguageModel) -> LanguageModel:
+    """A LanguageModel instance as it is; an existing path read as a tagkit language model
+    file; else one of Flair's published names (:data:`PRETRAINED_LANGUAGE_MODELS`)."""
+    if isinstance(name_or_path, LanguageModel):
+        return name_or_path
+    path = Path(name_or_path)
+    if path.is_file():
+        try:
+            return load_language_model(path)
+        except LanguageModelFileError as error:
+            if _looks_like_torch_pickle(path):
+                raise LanguageModelFileError(
+                    f"{path} is a torch pickle (a Flair language model?), which tagkit never "
+                    f"unpickles when loading: {_CONVERT_HINT.format(path=path)}") from error
+            raise
+    key = str(name_or_path).lower()
+    if key in PRETRAINED_LANGUAGE_MODELS:
+        return _load_pretrained(key)
+    known = ", ".join(sorted(n for n in PRETRAINED_LANGUAGE_MODELS if n.startswith(
+        ("news", "mix", "multi"))))
+    raise FileNotFoundError(f"{name_or_path!s:.200} is neither a file nor a known Flair language "
+                            f"model name (such as {known}; see PRETRAINED_LANGUAGE_MODELS)")
+
+
+def _default_name(name_or_path: Any, lm: LanguageModel) -> str:
+    if isinstance(name_or_path, LanguageModel):
+        direction = "forward" if lm.is_forward_lm else "backward"
+        return f"flair-lm-{lm.hidden_size}-{lm.nlayers}-{direction}"
+    return str(name_or_path)
+
+
+class FlairEmbeddings(TokenEmbeddings):
+    """Contextual string embeddings (Akbik et al., 2018) of a forward or backward LM.
+
+    :param name_or_path: a tagkit language model file (``best-lm.pt`` of a
+        :class:`LanguageModelTrainer` run, or a converted Flair LM), one of Flair's names
+        (``'news-forward'``, ``'news-backward'``, ``'multi-forward'``, ``'mix-forward'``...),
+        or a :class:`LanguageModel`.
+    :param fine_tune: train the LM with the tagger (then the vectors are recomputed every
+        batch); otherwise the LM is frozen, always in eval mode, and its vectors are stored.
+    :param chars_per_chunk: positions per LM step over a batch (memory, not results).
+    :param name: the embedding's name (default: ``name_or_path``).
+    """
+
+    registry_name = "flair"
+
+    def __init__(self, name_or_path: str | Path | LanguageModel, fine_tune: bool = False,
+                 chars_per_chunk: int = 512, name: str | None = None) -> None:
+        super().__init__()
+        self.lm = resolve_language_model(name_or_path)
+        self.fine_tune, self.chars_per_chunk = bool(fine_tune), int(chars_per_chunk)
+        if self.chars_per_chunk < 1:
+            raise ValueError(f"chars_per_chunk must be >= 1, got {chars_per_chunk}")
+        self.name = name or _default_name(name_or_path, self.lm)
+        self.lm.requires_grad_(self.fine_tune)
+        self.train(False)
+
+    @property
+    def is_forward_lm(self) -> bool:
+        return self.lm.is_forward_lm
+
+    @property
+    def embedding_length(self) -> int:
+        return self.lm.output_size
+
+    def train(self, mode: bool = True) -> FlairEmbeddings:
+        """As Flair: a frozen LM stays in eval mode (no dropout) even while the tagger trains."""
+        super().train(mode)
+        if not self.fine_tune:
+            self.lm.eval()
+        return self
+
+    def token_positions(self, sentences: Sequence[Sentence]) -> tuple[list[str], list[int],
+                                                                      list[int]]:
+        """The sentences' texts, and for every token (in order) its boundary position in the
+        LM's input and its sentence's column."""
+        marker = len(self.lm.document_delimiter)
+        forward = self.lm.is_forward_lm
+        texts: list[str] = []
+        positions: list[int] = []
+        columns: list[int] = []
+        for column, sentence in enumerate(sentences):
+            words = [token.text for token in sentence.tokens]
+            text = " ".join(words)
+            texts.append(text)
+            start = 0
+            for word in words:
+                positions.append(marker + start + len(word) if forward
+                                 else marker + len(text) - start)
+                start += len(word) + 1
+            columns.extend([column] * len(words))
+        return texts, positions, columns
+
+    def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
+        device = self.lm.encoder.weight.device
+        lengths = [len(s) for s in sentences]
+        batch, max_len = len(sentences), max(lengths, default=0)
+        if max_len == 0:
+            return torch.zeros(batch, 0, self.embedding_length, device=device)
+        texts, positions, columns = self.token_positions(sentences)
+        with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
+            states = self.lm.get_representation(texts, self.lm.document_delimiter, " ",
+                                                self.chars_per_chunk)
+            vectors = states[torch.tensor(positions, device=device),
+                             torch.tensor(columns, device=device)]
+            mask = torch.arange(max_len)[None, :] < torch.tensor(lengths)[:, None]
+            out = vectors.new_zeros(batch, max_len, self.embedding_length)
+            out[mask.to(device)] = vectors
+        return out
+
+    def get_config(self) -> dict[str, Any]:
+        return {"language_model": self.lm.get_config(), "fine_tune": self.fine_tune,
+                "chars_per_chunk": self.chars_per_chunk, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FlairEmbeddings:
+        """Rebuild from a model file's config: the LM is built from its checked config (its
+        weights come from the file's state dict); no file is opened, no name downloaded."""
+        config = fields.checked_config(config, {
+            "language_model": (language_model_from_config, fields.REQUIRED),
+            "fine_tune": (fields.boolean(), False),
+            "chars_per_chunk": (fields.integer(1, 1 << 20), 512),
+            "name": (fields.text(1000), fields.REQUIRED)})
+        return cls(config["language_model"], fine_tune=config["fine_tune"],
+                   chars_per_chunk=config["chars_per_chunk"], name=config["name"])
+
+    def extra_repr(self) -> str:
+        return (f"name={self.name!r}, length={self.embedding_length}, "
+                f"fine_tune={self.fine_tune}, chars_per_chunk={self.chars_per_chunk}")

@@ -1,0 +1,283 @@
+"""LanguageModel: Flair's character-level LSTM language model, and its safe file.
+
+The architecture is Flair's (Akbik et al., 2018): a character embedding (``encoder``), an LSTM
+(``rnn``, sequence first), an optional projection (``proj``, Flair's ``nout``) and a linear
+decoder over the characters. The state-dict names are Flair's, so a converted Flair model
+(:mod:`tagkit_flair_embeddings.convert`) loads without renaming.
+
+Why a plain ``nn.Module`` and not a registered component. The registry builds ``model`` and
+``embedding`` components; a language model is neither (it predicts no labels and embeds no
+sentences by itself). It is saved in two places, and both are data only:
+
+* on its own, as a *tagkit language model file*: safetensors, its JSON in the metadata entry
+  ``"tagkit_language_model"`` (``{"format": "tagkit-language-model", "format_version": 1,
+  "config": {...}}``) and the SHA-256 of both in ``"tagkit_language_model_sha256"``, written
+  atomically (:func:`tagkit_core.files.atomic_write`, :mod:`tagkit_core.tensor_files`);
+* inside a tagger's model file, as the ``language_model`` field of a
+  :class:`~tagkit_flair_embeddings.FlairEmbeddings` config with its tensors in the tagger's
+  state dict (``...lm.encoder.weight``), so loading a tagger never opens another file.
+
+Both paths read the config through :func:`language_model_from_config`, which checks every
+field strictly, and the file path builds the model on the ``meta`` device first and compares
+its tensors' names, shapes and dtypes with the file's before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from tagkit_core import config_fields as fields
+from tagkit_core.dictionary import UNK, Dictionary
+from tagkit_core.files import atomic_write
+from tagkit_core.model_schema import ModelFileError, parse_json
+from tagkit_core.seeding import seeded_construction
+from tagkit_core.tensor_files import (
+    dtype_name,
+    independent_cpu_tensors,
+    load_tensors,
+    open_tensor_file,
+    verify_digest,
+    write_tensor_file,
+)
+
+__all__ = ["LanguageModel", "LanguageModelFileError", "language_model_from_config",
+           "save_language_model", "load_language_model", "character_dictionary", "encode_text",
+           "codepoint_table"]
+
+FORMAT_NAME = "tagkit-language-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "tagkit_language_model"
+MAX_CHARACTERS = 1_000_000  # dictionary items; Flair's largest character dictionaries are ~10k
+
+
+class LanguageModelFileError(ModelFileError):
+    """A language model file (or config) is damaged, hostile, or not one at all."""
+
+
+def character_dictionary(texts: Any, add_unk: bool = True) -> Dictionary:
+    """A character dictionary of every character in ``texts`` (strings), in first-seen order,
+    with ``<unk>`` as id 0 for characters met later."""
+    dictionary = Dictionary(add_unk=add_unk)
+    for text in texts:
+        for char in dict.fromkeys(text):
+            dictionary.add_item(char)
+    return dictionary
+
+
+def codepoint_table(dictionary: Dictionary) -> torch.Tensor:
+    """``table[codepoint]`` = the character's id; the last slot (and any codepoint beyond the
+    table) is the ``<unk>`` id. Multi-character items (``<unk>``) have no codepoint."""
+    unk = dictionary.item2idx.get(UNK, 0)
+    singles = {ord(item): idx for item, idx in dictionary.item2idx.items() if len(item) == 1}
+    size = max(singles, default=0) + 2
+    table = torch.full((size,), unk, dtype=torch.long, device="cpu")
+    if singles:
+        table[torch.tensor(list(singles), device="cpu")] = torch.tensor(list(singles.values()),
+                                                                       device="cpu")
+    return table
+
+
+def encode_text(table: torch.Tensor, text: str) -> torch.Tensor:
+    """The ids of ``text``'s characters as one LongTensor, without a Python loop per character
+    (the text's UTF-32 code points index the table)."""
+    if not text:
+        return torch.zeros(0, dtype=torch.long)
+    points = torch.frombuffer(bytearray(text.encode("utf-32-le")), dtype=torch.int32).long()
+    return table[points.clamp_(max=table.shape[0] - 1)]
+
+
+class LanguageModel(nn.Module):
+    """A forward or backward character LSTM language model (Flair's ``LanguageModel``).
+
+    :param dictionary: the characters; ``<unk>`` (id 0 when present) takes any other one.
+    :param is_forward_lm: reads text left to right (True) or right to left (False).
+    :param hidden_size: LSTM state size, the embedding length of :class:`FlairEmbeddings`
+        (unless ``nout`` is set).
+    :param nout: optional projection of the LSTM output before the decoder (Flair's ``nout``).
+    :param document_delimiter: the character that starts every text it reads (a line break).
+    """
+
+    @seeded_construction
+    def __init__(self, dictionary: Dictionary, is_forward_lm: bool, hidden_size: int,
+                 nlayers: int = 1, embedding_size: int = 100, nout: int | None = None,
+                 document_delimiter: str = "\n", dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dictionary = dictionary
+        self.is_forward_lm = bool(is_forward_lm)
+        self.hidden_size, self.nlayers = int(hidden_size), int(nlayers)
+        self.embedding_size, self.nout = int(embedding_size), nout
+        self.document_delimiter, self.dropout = document_delimiter, float(dropout)
+        self.drop = nn.Dropout(self.dropout)
+        self.encoder = nn.Embedding(len(dictionary), self.embedding_size)
+        self.rnn = nn.LSTM(self.embedding_size, self.hidden_size, self.nlayers,
+                           dropout=self.dropout if self.nlayers > 1 else 0.0)
+        self.proj = nn.Linear(self.hidden_size, nout) if nout is not None else None
+        self.decoder = nn.Linear(nout if nout is not None else self.hidden_size, len(dictionary))
+        # Flair's initialisation (uniform +-0.1, zero decoder bias), from the seeded generator.
+        nn.init.uniform_(self.encoder.weight, -0.1, 0.1)
+        nn.init.uniform_(self.decoder.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+        if self.proj is not None:
+            nn.init.xavier_normal_(self.proj.weight)
+        # Not a buffer: derived from the dictionary, so never in a file.
+        self.char_table = codepoint_table(dictionary)
+
+    @property
+    def output_size(self) -> int:
+        """Length of each position's representation (``nout`` or ``hidden_size``)."""
+        return self.nout if self.nout is not None else self.hidden_size
+
+    def init_hidden(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        weight = self.encoder.weight
+        zeros = weight.new_zeros(self.nlayers, batch_size, self.hidden_size)
+        return zeros, zeros.clone()
+
+    def forward(self, ids: torch.Tensor, hidden: tuple[torch.Tensor, torch.Tensor]
+                ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """``ids`` is ``(seq, batch)``; returns the logits ``(seq, batch, chars)``, the
+        representation ``(seq, batch, output_size)`` and the new hidden state."""
+        output, hidden = self.rnn(self.drop(self.encoder(ids)), hidden)
+        if self.proj is not None:
+            output = self.proj(output)
+        output = self.drop(output)
+        return self.decoder(output), output, hidden
+
+    def encode(self, text: str) -> torch.Tensor:
+        """Character ids of ``text`` (unknown characters are ``<unk>``)."""
+        return encode_text(self.char_table, text)
+
+    def get_representation(self, strings: list[str], start_marker: str, end_marker: str,
+                           chars_per_chunk: int = 512) -> torch.Tensor:
+        """The LM's output at every position of ``start_marker + s + end_marker`` for each
+        string (reversed first for a backward LM), ``(longest, batch, output_size)``.
+
+        The batch runs in chunks of ``chars_per_chunk`` positions with the state carried from
+        one chunk to the next, so a long document needs memory for one chunk's activations
+        only and the result equals one unchunked pass. Shorter strings are padded after their
+        end with spaces (as Flair does), which leaves their earlier positions unchanged.
+        """
+        if not self.is_forward_lm:
+            strings = [s[::-1] for s in strings]
+        padded = [start_marker + s + end_marker for s in strings]
+        longest = max(map(len, padded))
+        ids = torch.stack([self.encode(s.ljust(longest)) for s in padded], dim=1)
+        ids = ids.to(self.encoder.weight.device, non_blocking=True)
+        hidden = self.init_hidden(len(strings))
+        outputs = []
+        for start in range(0, longest, chars_per_chunk):
+            _, output, hidden = self.forward(ids[start: start + chars_per_chunk], hidden)
+            outputs.append(output)
+        return torch.cat(outputs, dim=0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"dictionary": self.dictionary.to_dict(), "is_forward_lm": self.is_forward_lm,
+                "hidden_size": self.hidden_size, "nlayers": self.nlayers,
+                "embedding_size": self.embedding_size, "nout": self.nout,
+                "document_delimiter": self.document_delimiter, "dropout": self.dropout}
+
+    def extra_repr(self) -> str:
+        direction = "forward" if self.is_forward_lm else "backward"
+        return f"{direction}, chars={len(self.dictionary)}"
+
+
+def _dictionary(value: Any) -> Dictionary:
+    checked = fields.checked_config(value, {
+        "add_unk": (fields.boolean(), fields.REQUIRED),
+        "items": (fields.text_list(), fields.REQUIRED)})
+    items = checked["items"]
+    if not 0 < len(items) <= MAX_CHARACTERS or any(len(item) > 64 for item in items):
+        raise fields.ConfigError("dictionary.items", f"must hold 1 to {MAX_CHARACTERS:,} "
+                                 "items of at most 64 characters each")
+    if len(set(items)) != len(items):
+        raise fields.ConfigError("dictionary.items", "holds an item twice")
+    return Dictionary.from_dict(checked)
+
+
+def language_model_from_config(config: Any) -> LanguageModel:
+    """Build a LanguageModel from a config :meth:`LanguageModel.get_config` wrote, checking
+    every field (a :class:`~tagkit_core.config_fields.ConfigError` names a wrong one). Never
+    reads a file; the weights are the seeded initial ones until a state dict is loaded."""
+    size = fields.integer(1, 65536)
+    config = fields.checked_config(config, {
+        "dictionary": (_dictionary, fields.REQUIRED),
+        "is_forward_lm": (fields.boolean(), fields.REQUIRED),
+        "hidden_size": (size, fields.REQUIRED), "nlayers": (fields.integer(1, 64), 1),
+        "embedding_size": (size, 100), "nout": (fields.optional(size), None),
+        "document_delimiter": (fields.text(16), "\n"),
+        "dropout": (fields.number(0.0, 1.0), 0.1)})
+    return LanguageModel(**config)
+
+
+# -- the file -------------------------------------------------------------------------------------
+def save_language_model(model: LanguageModel, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` atomically as a safe, checksummed language model file."""
+    path = Path(path)
+    header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+              "config": model.get_config()}
+    text = json.dumps(header, allow_nan=False)
+    tensors = independent_cpu_tensors(model.state_dict())
+    atomic_write(path, lambda tmp: write_tensor_file(tmp, HEADER_KEY, text, tensors))
+    return path
+
+
+def _header_config(opened, source: str) -> dict[str, Any]:
+    if HEADER_KEY not in opened.metadata:
+        what = ("a tagkit model file (a tagger), not a language model" if "tagkit" in
+                opened.metadata else "a safetensors file without a tagkit language model header")
+        raise LanguageModelFileError(f"{source} is {what}")
+    header = parse_json(opened.metadata[HEADER_KEY], source, "the language model header",
+                        LanguageModelFileError)
+    if not isinstance(header, dict) or set(header) != {"format", "format_version", "config"}:
+        raise LanguageModelFileError(f"{source}: the language model header must be an object "
+                                     "with exactly format, format_version and config")
+    if header["format"] != FORMAT_NAME:
+        raise LanguageModelFileError(f"{source}: format is {header['format']!r:.60}, not "
+                                     f"{FORMAT_NAME!r}")
+    if header["format_version"] != FORMAT_VERSION or isinstance(header["format_version"], bool):
+        raise LanguageModelFileError(f"{source}: format_version is "
+                                     f"{header['format_version']!r:.20}; this plugin reads "
+                                     f"version {FORMAT_VERSION}")
+    return header["config"]
+
+
+def _compare(model: nn.Module, shapes, source: str) -> None:
+    expected = {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in model.state_dict().items()}
+    found = {k: (tuple(v[0]), v[1]) for k, v in shapes.items()}
+    if expected != found:
+        problems = [f"missing {k!r}" for k in sorted(set(expected) - set(found))]
+        problems += [f"unexpected {k!r}" for k in sorted(set(found) - set(expected))]
+        problems += [f"{k!r} is {list(found[k][0])} {found[k][1]} in the file, the config "
+                     f"builds {list(expected[k][0])} {expected[k][1]}"
+                     for k in sorted(set(found) & set(expected)) if found[k] != expected[k]]
+        raise LanguageModelFileError(f"{source}: the config and the file's tensors disagree: "
+                                     + "; ".join(problems[:5]))
+
+
+def load_language_model(path: str | Path, device: str | torch.device = "cpu",
+                        verify: bool = True) -> LanguageModel:
+    """Load a tagkit language model file: header schema, meta-device shape check, checksum,
+    strict state dict. A Flair ``.pt`` file is refused with the command that converts it."""
+    opened = open_tensor_file(path, "tagkit language model file", LanguageModelFileError)
+    source = str(opened.path)
+    config = _header_config(opened, source)
+
+    def build() -> LanguageModel:
+        try:
+            return language_model_from_config(config)
+        except fields.ConfigError as error:
+            raise LanguageModelFileError(f"{source}: config.{error.field} {error.message}"
+                                         ) from None
+
+    with torch.device("meta"):
+        _compare(build(), opened.shapes, source)
+    tensors = load_tensors(opened, LanguageModelFileError)
+    if verify:
+        verify_digest(opened, HEADER_KEY, tensors, LanguageModelFileError)
+    model = build()
+    model.load_state_dict(tensors, strict=True)
+    return model.to(device).eval()

@@ -1,0 +1,81 @@
+"""Flair's published language models: name -> download URL (Flair's own names).
+
+The URLs are those Flair's ``FlairEmbeddings`` uses (its ``PRETRAINED_MODEL_ARCHIVE_MAP``, all
+served from the Humboldt University Berlin). The files are torch pickles: tagkit downloads one
+into its cache and converts it with the restricted unpickler of
+:mod:`tagkit_flair_embeddings.convert` before reading it. No SHA-256 is pinned (Flair publishes
+none); :func:`tagkit_core.files.download` logs the digest it got.
+"""
+
+__all__ = ["PRETRAINED_LANGUAGE_MODELS", "FLAIR_LM_URL"]
+
+FLAIR_LM_URL = "https://flair.informatik.hu-berlin.de/resources/embeddings/flair"
+
+PRETRAINED_LANGUAGE_MODELS: dict[str, str] = {
+    "multi-forward": f"{FLAIR_LM_URL}/lm-jw300-forward-v0.1.pt",
+    "multi-backward": f"{FLAIR_LM_URL}/lm-jw300-backward-v0.1.pt",
+    "multi-v0-forward": f"{FLAIR_LM_URL}/lm-multi-forward-v0.1.pt",
+    "multi-v0-backward": f"{FLAIR_LM_URL}/lm-multi-backward-v0.1.pt",
+    "multi-forward-fast": f"{FLAIR_LM_URL}/lm-multi-forward-fast-v0.1.pt",
+    "multi-backward-fast": f"{FLAIR_LM_URL}/lm-multi-backward-fast-v0.1.pt",
+    "en-forward": f"{FLAIR_LM_URL}/news-forward-0.4.1.pt",
+    "en-backward": f"{FLAIR_LM_URL}/news-backward-0.4.1.pt",
+    "en-forward-fast": f"{FLAIR_LM_URL}/lm-news-english-forward-1024-v0.2rc.pt",
+    "en-backward-fast": f"{FLAIR_LM_URL}/lm-news-english-backward-1024-v0.2rc.pt",
+    "news-forward": f"{FLAIR_LM_URL}/news-forward-0.4.1.pt",
+    "news-backward": f"{FLAIR_LM_URL}/news-backward-0.4.1.pt",
+    "news-forward-fast": f"{FLAIR_LM_URL}/lm-news-english-forward-1024-v0.2rc.pt",
+    "news-backward-fast": f"{FLAIR_LM_URL}/lm-news-english-backward-1024-v0.2rc.pt",
+    "mix-forward": f"{FLAIR_LM_URL}/lm-mix-english-forward-v0.2rc.pt",
+    "mix-backward": f"{FLAIR_LM_URL}/lm-mix-english-backward-v0.2rc.pt",
+    "ar-forward": f"{FLAIR_LM_URL}/lm-ar-opus-large-forward-v0.1.pt",
+    "ar-backward": f"{FLAIR_LM_URL}/lm-ar-opus-large-backward-v0.1.pt",
+    "bg-forward": f"{FLAIR_LM_URL}/lm-bg-opus-large-forward-v0.1.pt",
+    "bg-backward": f"{FLAIR_LM_URL}/lm-bg-opus-large-backward-v0.1.pt",
+    "cs-forward": f"{FLAIR_LM_URL}/lm-cs-opus-large-forward-v0.1.pt",
+    "cs-backward": f"{FLAIR_LM_URL}/lm-cs-opus-large-backward-v0.1.pt",
+    "da-forward": f"{FLAIR_LM_URL}/lm-da-opus-large-forward-v0.1.pt",
+    "da-backward": f"{FLAIR_LM_URL}/lm-da-opus-large-backward-v0.1.pt",
+    "de-forward": f"{FLAIR_LM_URL}/lm-mix-german-forward-v0.2rc.pt",
+    "de-backward": f"{FLAIR_LM_URL}/lm-mix-german-backward-v0.2rc.pt",
+    "es-forward": f"{FLAIR_LM_URL}/lm-es-forward.pt",
+    "es-backward": f"{FLAIR_LM_URL}/lm-es-backward.pt",
+    "es-forward-fast": f"{FLAIR_LM_URL}/lm-es-forward-fast.pt",
+    "es-backward-fast": f"{FLAIR_LM_URL}/lm-es-backward-fast.pt",
+    "eu-forward": f"{FLAIR_LM_URL}/lm-eu-opus-large-forward-v0.2.pt",
+    "eu-backward": f"{FLAIR_LM_URL}/lm-eu-opus-large-backward-v0.2.pt",
+    "fa-forward": f"{FLAIR_LM_URL}/lm-fa-opus-large-forward-v0.1.pt",
+    "fa-backward": f"{FLAIR_LM_URL}/lm-fa-opus-large-backward-v0.1.pt",
+    "fi-forward": f"{FLAIR_LM_URL}/lm-fi-opus-large-forward-v0.1.pt",
+    "fi-backward": f"{FLAIR_LM_URL}/lm-fi-opus-large-backward-v0.1.pt",
+    "fr-forward": f"{FLAIR_LM_URL}/lm-fr-charlm-forward.pt",
+    "fr-backward": f"{FLAIR_LM_URL}/lm-fr-charlm-backward.pt",
+    "he-forward": f"{FLAIR_LM_URL}/lm-he-opus-large-forward-v0.1.pt",
+    "he-backward": f"{FLAIR_LM_URL}/lm-he-opus-large-backward-v0.1.pt",
+    "hi-forward": f"{FLAIR_LM_URL}/lm-hi-opus-large-forward-v0.1.pt",
+    "hi-backward": f"{FLAIR_LM_URL}/lm-hi-opus-large-backward-v0.1.pt",
+    "hr-forward": f"{FLAIR_LM_URL}/lm-hr-opus-large-forward-v0.1.pt",
+    "hr-backward": f"{FLAIR_LM_URL}/lm-hr-opus-large-backward-v0.1.pt",
+    "id-forward": f"{FLAIR_LM_URL}/lm-id-opus-large-forward-v0.1.pt",
+    "id-backward": f"{FLAIR_LM_URL}/lm-id-opus-large-backward-v0.1.pt",
+    "it-forward": f"{FLAIR_LM_URL}/lm-it-opus-large-forward-v0.1.pt",
+    "it-backward": f"{FLAIR_LM_URL}/lm-it-opus-large-backward-v0.1.pt",
+    "ja-forward": f"{FLAIR_LM_URL}/japanese-forward.pt",
+    "ja-backward": f"{FLAIR_LM_URL}/japanese-backward.pt",
+    "nl-forward": f"{FLAIR_LM_URL}/lm-nl-opus-large-forward-v0.1.pt",
+    "nl-backward": f"{FLAIR_LM_URL}/lm-nl-opus-large-backward-v0.1.pt",
+    "no-forward": f"{FLAIR_LM_URL}/lm-no-opus-large-forward-v0.1.pt",
+    "no-backward": f"{FLAIR_LM_URL}/lm-no-opus-large-backward-v0.1.pt",
+    "pl-forward": f"{FLAIR_LM_URL}/lm-polish-forward-v0.2.pt",
+    "pl-backward": f"{FLAIR_LM_URL}/lm-polish-backward-v0.2.pt",
+    "pt-forward": f"{FLAIR_LM_URL}/lm-pt-forward.pt",
+    "pt-backward": f"{FLAIR_LM_URL}/lm-pt-backward.pt",
+    "pubmed-forward": f"{FLAIR_LM_URL}/pubmed-forward.pt",
+    "pubmed-backward": f"{FLAIR_LM_URL}/pubmed-backward.pt",
+    "sl-forward": f"{FLAIR_LM_URL}/lm-sl-opus-large-forward-v0.1.pt",
+    "sl-backward": f"{FLAIR_LM_URL}/lm-sl-opus-large-backward-v0.1.pt",
+    "sv-forward": f"{FLAIR_LM_URL}/lm-sv-opus-large-forward-v0.1.pt",
+    "sv-backward": f"{FLAIR_LM_URL}/lm-sv-opus-large-backward-v0.1.pt",
+    "ta-forward": f"{FLAIR_LM_URL}/lm-ta-opus-large-forward-v0.1.pt",
+    "ta-backward": f"{FLAIR_LM_URL}/lm-ta-opus-large-backward-v0.1.pt",
+}

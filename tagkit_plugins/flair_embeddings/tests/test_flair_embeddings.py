@@ -1,0 +1,185 @@
+"""FlairEmbeddings: token boundaries checked against the LM run by hand, chunking, batching,
+a tagger's model file carrying the LM, names and offline errors; PooledFlairEmbeddings."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import torch
+from flair_lm_helpers import tiny_lm
+
+from tagkit_core.data import Sentence
+from tagkit_core.files import DownloadError
+from tagkit_core.persistence import read_header
+from tagkit_crf_tagger import SequenceTagger
+from tagkit_flair_embeddings import (
+    FlairEmbeddings,
+    LanguageModelFileError,
+    PooledFlairEmbeddings,
+    save_language_model,
+)
+
+WORDS = ["the", "cat", "sat", "on", "the", "mat", "."]
+
+
+def by_hand(lm, prefix: str) -> torch.Tensor:
+    """The LM's output after reading ``prefix`` one character at a time from a zero state."""
+    hidden = lm.init_hidden(1)
+    with torch.no_grad():
+        for char in prefix:
+            _, output, hidden = lm(lm.encode(char).view(1, 1), hidden)
+    return output[0, 0]
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_token_vectors_are_the_lm_states_at_the_token_boundaries(forward):
+    embedding = FlairEmbeddings(tiny_lm(forward=forward, nlayers=2))
+    sentence = Sentence(list(WORDS))
+    vectors = embedding.embed(sentence)[0].embeddings[embedding.name]
+    text = " ".join(WORDS)
+    start = 0
+    for i, word in enumerate(WORDS):
+        if forward:  # read "\n", the text up to the token's end, then the space after it
+            prefix = "\n" + text[: start + len(word)] + " "
+        else:  # read "\n", the text from its end back to the token's start, then a space
+            prefix = "\n" + text[start:][::-1] + " "
+        assert torch.allclose(vectors[i], by_hand(embedding.lm, prefix), atol=1e-6), word
+        start += len(word) + 1
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_chunked_equals_unchunked_and_batch_equals_single(forward):
+    lm = tiny_lm(forward=forward)
+    sentences = [WORDS, ["a", "dog"], WORDS[::-1] * 3, ["x"]]
+    whole = FlairEmbeddings(lm, chars_per_chunk=10_000)(
+        [Sentence(list(w)) for w in sentences])
+    for chunk in (1, 4, 13):
+        chunked = FlairEmbeddings(lm, chars_per_chunk=chunk)(
+            [Sentence(list(w)) for w in sentences])
+        assert torch.allclose(whole, chunked, atol=1e-6), chunk
+    for i, words in enumerate(sentences):
+        alone = FlairEmbeddings(lm)([Sentence(list(words))])[0]
+        assert torch.allclose(whole[i, : len(words)], alone, atol=1e-6)
+        assert not whole[i, len(words):].any()  # zero beyond each length
+
+
+def test_frozen_is_static_and_eval_fine_tuned_trains():
+    frozen = FlairEmbeddings(tiny_lm())
+    frozen.train()
+    assert frozen.is_static and not frozen.lm.training
+    tuned = FlairEmbeddings(tiny_lm(), fine_tune=True)
+    tuned.train()
+    assert not tuned.is_static and tuned.lm.training
+    tuned.eval()
+    out = tuned([Sentence(list(WORDS))])
+    out.sum().backward()
+    assert tuned.lm.encoder.weight.grad is not None
+
+
+def test_path_and_name(tmp_path):
+    lm = tiny_lm(forward=False)
+    path = save_language_model(lm, tmp_path / "best-lm.pt")
+    embedding = FlairEmbeddings(str(path))
+    assert embedding.name == str(path) and not embedding.is_forward_lm
+    assert embedding.embedding_length == 16
+    assert FlairEmbeddings(lm).name == "flair-lm-16-1-backward"
+
+
+def test_a_flair_pickle_is_refused_with_the_convert_command(tmp_path):
+    pickled = tmp_path / "news-forward-0.4.1.pt"
+    torch.save({"state_dict": {}}, pickled)
+    with pytest.raises(LanguageModelFileError, match="tagkit-flair-embeddings convert"):
+        FlairEmbeddings(str(pickled))
+
+
+def test_unknown_name_lists_known_ones():
+    with pytest.raises(FileNotFoundError, match="news-forward"):
+        FlairEmbeddings("no-such-lm")
+
+
+def test_offline_a_flair_name_says_a_network_is_needed_and_what_else_to_do(monkeypatch):
+    def offline(url, timeout):
+        raise urllib.error.URLError(OSError("Network is unreachable"))
+
+    monkeypatch.setattr("tagkit_core.files.urlopen", offline)
+    monkeypatch.setattr("tagkit_core.files.sleep", lambda seconds: None)
+    with pytest.raises(DownloadError) as caught:
+        FlairEmbeddings("news-forward")
+    message = str(caught.value)
+    assert "flair.informatik.hu-berlin.de/resources/embeddings/flair/news-forward-0.4.1.pt" \
+        in message
+    assert "network" in message and "LanguageModelTrainer" in message
+    assert "tagkit-flair-embeddings convert" in message
+
+
+def _tagged():
+    sentence = Sentence(list(WORDS))
+    for token, tag in zip(sentence, ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN", "PUNCT"]):
+        token.add_label("upos", tag)
+    return [sentence]
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_tagger_model_file_carries_the_lm(tmp_path, pooled):
+    from tagkit_core.dictionary import Dictionary
+
+    lm_path = save_language_model(tiny_lm(), tmp_path / "lm.pt")
+    embedding = FlairEmbeddings(str(lm_path))
+    if pooled:
+        embedding = PooledFlairEmbeddings(embedding, pooling="mean")
+    tags = Dictionary(add_unk=False)
+    for tag in ["DET", "NOUN", "VERB", "ADP", "PUNCT"]:
+        tags.add_item(tag)
+    tagger = SequenceTagger(8, embedding, tags, "upos", use_crf=False)
+    tagger.save(tmp_path / "final-model.pt")
+    lm_path.unlink()  # loading needs no other file
+    spec = read_header(tmp_path / "final-model.pt")["model"]["config"]["embeddings"]
+    flair_spec = spec["config"]["contextual_embeddings"] if pooled else spec
+    assert flair_spec["type"] == "flair"
+    assert flair_spec["config"]["language_model"]["dictionary"]["items"][0] == "<unk>"
+    loaded = SequenceTagger.load(tmp_path / "final-model.pt", device="cpu")
+    for key, tensor in tagger.state_dict().items():
+        assert torch.equal(tensor, loaded.state_dict()[key]), key
+    tagger.eval()
+    sentence, again = Sentence(list(WORDS)), Sentence(list(WORDS))
+    with torch.no_grad():
+        assert torch.allclose(tagger.embeddings([sentence]), loaded.embeddings([again]))
+
+
+def test_pooled_memory_min_max_mean_fade():
+    lm = tiny_lm()
+    inner = FlairEmbeddings(lm)
+    first, second = Sentence(["the", "cat"]), Sentence(["a", "cat", "the"])
+    local_first = inner([first])[0]
+    local_second = inner([second])[0]
+    cat_1, cat_2 = local_first[1], local_second[1]
+    expected = {"min": torch.minimum(cat_1, cat_2), "max": torch.maximum(cat_1, cat_2),
+                "mean": (cat_1 + cat_2) / 2, "fade": (cat_1 + cat_2) / 2}
+    for pooling, memory in expected.items():
+        pooled = PooledFlairEmbeddings(FlairEmbeddings(lm), pooling=pooling)
+        assert not pooled.is_static and pooled.embedding_length == 32
+        out_first = pooled([Sentence(["the", "cat"])])[0]
+        assert torch.allclose(out_first[1], torch.cat([cat_1, cat_1]), atol=1e-6)
+        out = pooled([Sentence(["a", "cat", "the"])])[0]
+        assert torch.allclose(out[1, :16], cat_2, atol=1e-6)
+        assert torch.allclose(out[1, 16:], memory, atol=1e-6), pooling
+        pooled.train()  # a training run starts with an empty memory, as in Flair
+        assert pooled.word_embeddings == {}
+
+
+def test_a_model_file_config_cannot_name_a_file_or_a_download(tmp_path):
+    from tagkit_core.component_specs import component_spec
+    from tagkit_core.model_schema import ModelFileError
+    from tagkit_core.persistence import build_component
+
+    spec = component_spec(FlairEmbeddings(tiny_lm()), "embedding")
+    rebuilt = build_component("embedding", spec)
+    assert rebuilt.get_config() == spec["config"]
+    for hostile in ({"name_or_path": "news-forward"}, {"path": str(tmp_path / "lm.pt")}):
+        bad = {**spec, "config": {**spec["config"], **hostile}}
+        with pytest.raises(ModelFileError, match="is unknown"):
+            build_component("embedding", bad)
+    bad = {**spec, "config": {**spec["config"], "language_model": "news-forward"}}
+    with pytest.raises(ModelFileError, match="language_model"):
+        build_component("embedding", bad)
