@@ -63,6 +63,7 @@ KNOWN_PROVIDERS: dict[str, str] = {
     "tagkit_classifiers": "tagkit-classifiers",
     "tagkit_storage": "tagkit-storage",
     "tagkit_plotters": "tagkit-plotters",
+    "tagkit_flair_embeddings": "tagkit-flair-embeddings",
 }
 
 
