@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["Plotter"]
+__all__ = ["Plotter", "curve_panels"]
 
 log = logging.getLogger("tagkit")
 
@@ -41,7 +41,6 @@ SPLITS = (("TRAIN", "training"), ("TRAIN_SAMPLE", "training sample"), ("DEV", "v
 ALIASES = {"F1": ("F1", "MICRO_F1"), "PRECISION": ("PRECISION", "MICRO_PRECISION"),
            "RECALL": ("RECALL", "MICRO_RECALL")}
 DPI = 150
-WEIGHT_COLUMNS = 2
 
 
 class Plotter(PlotterBase):
@@ -86,11 +85,7 @@ class Plotter(PlotterBase):
         """
         file_name = Path(file_name)
         table = read_metric_table(file_name)
-        values = list(plot_values) if plot_values is not None else _default_values(table)
-        panels = [(value, _series(table, value)) for value in values]
-        for value, series in panels:
-            if not series:
-                raise TrainingFileError(_no_column_message(table, value))
+        panels = curve_panels(table, plot_values)
         fig = _figure(width=10, height=0.6 + 3.0 * len(panels), rows=len(panels), sharex=True)
         axes = fig.axes
         for ax, (value, series) in zip(axes, panels):
@@ -108,8 +103,9 @@ class Plotter(PlotterBase):
         """One panel per parameter tensor, one line per tracked entry; write ``weights.png``."""
         file_name = Path(file_name)
         weights = read_weights(file_name)
-        rows = max(1, math.ceil(len(weights) / WEIGHT_COLUMNS))
-        fig = _figure(width=11, height=1.0 + 2.1 * rows, rows=rows, columns=WEIGHT_COLUMNS)
+        columns = _weight_columns(len(weights))
+        rows = max(1, math.ceil(len(weights) / columns))
+        fig = _figure(width=5.5 * columns, height=1.0 + 2.1 * rows, rows=rows, columns=columns)
         all_steps = sorted({s for entries in weights.values() for steps, _ in entries.values()
                             for s in steps})
         step_name = "epoch" if _consecutive(all_steps) else "iteration"
@@ -124,8 +120,9 @@ class Plotter(PlotterBase):
                 _integer_ticks(ax)
         for ax in fig.axes[len(weights):]:
             ax.set_visible(False)
-        for ax in fig.axes[:len(weights)][-WEIGHT_COLUMNS:]:
+        for ax in fig.axes[:len(weights)][-columns:]:
             _label_steps(ax, step_name)
+        fig.supylabel("weight value", fontsize=10)
         fig.suptitle(f"Weights: {per_tensor} tracked entries per tensor, by {step_name} "
                      f"({_shown_name(file_name)})", fontsize=11)
         return _save(fig, file_name.parent / "weights.png")
@@ -181,6 +178,18 @@ class Plotter(PlotterBase):
         return _save(fig, file_name.parent / "learning_rate.png")
 
 
+def curve_panels(table: MetricTable, plot_values: Sequence[str] | None = None
+                 ) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What :meth:`Plotter.plot_training_curves` draws: ``[(value, [(legend label, column),
+    ...]), ...]``, one entry per panel, in order (see that method for ``plot_values``)."""
+    values = list(plot_values) if plot_values is not None else _default_values(table)
+    panels = [(value, _series(table, value)) for value in values]
+    for value, series in panels:
+        if not series:
+            raise TrainingFileError(_no_column_message(table, value))
+    return panels
+
+
 # -- helpers ------------------------------------------------------------------------------------
 def _series(table: MetricTable, value: str) -> list[tuple[str, str]]:
     """``(legend label, column)`` for each split that has ``value``."""
@@ -209,6 +218,12 @@ def _no_column_message(table: MetricTable, value: str) -> str:
     wanted = ", ".join(f"{prefix}_{value.upper()}" for prefix, _ in SPLITS)
     return (f"{table.path}: no values for {value!r} (looked for {wanted}); the header has "
             f"{', '.join(_header(table))}")
+
+
+def _weight_columns(tensors: int) -> int:
+    """Two panels a row as Flair draws them; more for big models, so the picture stays a
+    page or two tall rather than a strip."""
+    return 2 if tensors <= 16 else 3 if tensors <= 36 else 4
 
 
 def _consecutive(steps: list[float]) -> bool:

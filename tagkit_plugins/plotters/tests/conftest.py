@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import struct
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,71 @@ def run_dir(trained_run: Path, tmp_path: Path) -> Path:
     target = tmp_path / "run"
     shutil.copytree(trained_run, target)
     return target
+
+
+# -- shared data and checks (fixtures: with --import-mode=importlib test modules cannot import
+# each other or a helper module) ----------------------------------------------------------------
+# The columns Flair 0.15's LossFilePlugin writes for a tagger trained with a dev split and
+# evaluated on train and test each epoch (it drops the columns no metric was recorded for).
+FLAIR_HEADER = ("EPOCH\tTIMESTAMP\tLEARNING_RATE\tTRAIN_LOSS\tDEV_LOSS\tDEV_PRECISION\t"
+                "DEV_RECALL\tDEV_F1\tDEV_ACCURACY\tTEST_LOSS\tTEST_PRECISION\tTEST_RECALL\t"
+                "TEST_F1\tTEST_ACCURACY")
+FLAIR_ROWS = [
+    "1\t10:01:02\t0.1000\t1.2345\t0.9000\t0.5000\t0.4000\t0.4444\t0.3000\t0.9500\t0.4800\t"
+    "0.3900\t0.4300\t0.2900",
+    "2\t10:02:03\t0.1000,0.0100\t0.8000\t0.7000\t0.6500\t0.6000\t0.6240\t0.4600\t0.7200\t"
+    "0.6400\t0.5900\t0.6140\t0.4500",
+]
+
+
+def _write(path, *lines):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+
+@pytest.fixture
+def write_lines():
+    """``write_lines(path, *lines)``: write a text file, one line each; returns the path."""
+    return _write
+
+
+@pytest.fixture
+def flair_loss_file(tmp_path) -> Path:
+    """A loss.tsv in Flair 0.15's format (its real column set), two epochs."""
+    return _write(tmp_path / "flair" / "loss.tsv", FLAIR_HEADER, *FLAIR_ROWS)
+
+
+@pytest.fixture
+def readable_png():
+    """``readable_png(path, min_width=800, min_height=500)``: assert a decodable, drawn PNG."""
+    return assert_readable_png
+
+
+@pytest.fixture
+def png_dimensions():
+    """``png_dimensions(path)``: (width, height) of a PNG."""
+    return png_size
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the IHDR chunk, after checking the signature."""
+    data = Path(path).read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def assert_readable_png(path: Path, min_width: int = 800, min_height: int = 500) -> None:
+    import matplotlib.image
+
+    width, height = png_size(path)
+    assert min_width <= width <= 4000 and min_height <= height <= 6000, (width, height)
+    pixels = matplotlib.image.imread(path)  # decodes every chunk: a truncated file fails here
+    assert pixels.shape[:2] == (height, width)
+    # Something is drawn: not one flat colour.
+    assert pixels.reshape(-1, pixels.shape[-1]).std(axis=0).max() > 0.05
