@@ -123,7 +123,8 @@ class Plotter(PlotterBase):
         for ax in fig.axes[:len(weights)][-columns:]:
             _label_steps(ax, step_name)
         fig.supylabel("weight value", fontsize=10)
-        fig.suptitle(f"Weights: {per_tensor} tracked entries per tensor, by {step_name} "
+        entries = "1 tracked entry" if per_tensor == 1 else f"{per_tensor} tracked entries"
+        fig.suptitle(f"Weights: {entries} per tensor, by {step_name} "
                      f"({_shown_name(file_name)})", fontsize=11)
         return _save(fig, file_name.parent / "weights.png")
 
