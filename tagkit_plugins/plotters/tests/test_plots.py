@@ -165,3 +165,12 @@ def test_a_big_model_gets_more_columns_of_weight_panels(tmp_path, write_lines, r
     width, height = png_dimensions(written)
     assert width == pytest.approx(small_width * 1.5, rel=0.02)  # three columns, not two
     readable_png(written, min_width=2000, min_height=1500)
+
+
+def test_every_exported_name_resolves():
+    import tagkit_plotters
+
+    assert tagkit_plotters.__all__ == ["Plotter", "TrainingFileError", "__version__"]
+    for name in tagkit_plotters.__all__:
+        assert getattr(tagkit_plotters, name) is not None and name in dir(tagkit_plotters)
+    assert issubclass(tagkit_plotters.TrainingFileError, ValueError)
