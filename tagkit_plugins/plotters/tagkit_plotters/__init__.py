@@ -1,7 +1,19 @@
-"""tagkit plugin package for the training-curve and weights Plotter.
+"""tagkit-plotters: pictures of a training run, with Flair's ``Plotter`` API.
 
-The components arrive with their own issue; until then the plugin is installed, discovered
-through the ``tagkit`` entry-point group and registers nothing.
+``Plotter().plot_training_curves("loss.tsv")`` and ``plot_weights("weights.txt")`` write
+``training.png`` and ``weights.png`` beside their input, from tagkit's or Flair's files;
+``tagkit plot RUN_DIR`` calls ``Plotter().plot(RUN_DIR)`` (registry name ``training_curves``).
+The classes load on first access, so importing the package imports neither matplotlib nor torch.
 """
 
+from __future__ import annotations
+
+from tagkit_core.lazy import lazy_attributes
+
 __version__ = "0.1.0"
+__all__ = ["Plotter", "TrainingFileError", "__version__"]
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
+    "Plotter": "tagkit_plotters.training_curves",
+    "TrainingFileError": "tagkit_plotters.reading",
+})

@@ -1,1 +1,10 @@
-"""Entry point of the tagkit-plotters plugin: implements no hook yet (see the package docstring)."""
+"""Entry point of tagkit-plotters: registers the ``training_curves`` plotter."""
+
+from tagkit_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_plotters(register):
+    from tagkit_plotters.training_curves import Plotter
+
+    register(Plotter)
