@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import torch
 from torch import nn
 
+from tagkit_classifiers.metrics import classification_result
 from tagkit_core.config_fields import (
     REQUIRED,
     boolean,
@@ -36,7 +37,6 @@ from tagkit_core.embeddings import DocumentEmbeddings
 from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
 from tagkit_core.storage import StorageMode
-from tagkit_classifiers.metrics import classification_result
 
 __all__ = ["TextClassifier"]
 
