@@ -68,9 +68,11 @@ def main() -> None:
                "max_epochs": settings["max_epochs"],
                "optimizer": getattr(torch.optim, settings["optimizer"])}
     if args.warmup_fraction is not None:
+        # fine_tune: a linear warm-up then a linear decay; the final model is tested
         result = trainer.fine_tune(args.out, warmup_fraction=args.warmup_fraction, **options)
     else:
         result = trainer.train(args.out, anneal_factor=settings["anneal_factor"],
+                               min_learning_rate=settings.get("min_learning_rate", 1e-4),
                                patience=settings["patience"], **options)
     test_texts = [[token.text for token in sentence] for sentence in corpus.test]
     gold = [sentence.get_label(label_type).value for sentence in corpus.test]

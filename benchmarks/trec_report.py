@@ -30,8 +30,10 @@ RECIPES = {
               "max_epochs": 10, "anneal_factor": 0.5, "patience": 5,
               "document": {"kind": "rnn", "hidden_size": 128, "bidirectional": True,
                            "reproject_words": False, "dropout": 0.2}},
+    # min_learning_rate below the rate itself: both trainers stop once the rate falls below
+    # it (default 1e-4), and tagkit's checks before the first epoch too.
     "minilm": {"optimizer": "AdamW", "learning_rate": 5e-5, "mini_batch_size": 16,
-               "max_epochs": 2, "anneal_factor": 0.5, "patience": 5,
+               "max_epochs": 2, "anneal_factor": 0.5, "patience": 5, "min_learning_rate": 1e-7,
                "document": {"kind": "transformer"}},
 }
 

@@ -61,11 +61,19 @@ def main() -> None:
     trainer.plugins.append(RecordEpochs())
     options = {"learning_rate": settings["learning_rate"],
                "mini_batch_size": settings["mini_batch_size"],
-               "max_epochs": settings["max_epochs"], "anneal_factor": settings["anneal_factor"],
-               "patience": settings["patience"], "seed": args.seed}
+               "max_epochs": settings["max_epochs"],
+               "min_learning_rate": settings.get("min_learning_rate", 1e-4),
+               "anneal_factor": settings["anneal_factor"], "patience": settings["patience"],
+               "seed": args.seed}
     if args.warmup_fraction is not None:
-        options["warmup_fraction"] = args.warmup_fraction  # TypeError if the trainer lacks it
-    result = trainer.train(args.out, **options)
+        options["warmup_fraction"] = args.warmup_fraction
+    try:
+        result = trainer.train(args.out, **options)
+    except TypeError as error:  # raised before any training, by the option check
+        if "warmup_fraction" in str(error):
+            raise SystemExit(f"this tagkit trainer has no learning-rate warm-up yet ({error}); "
+                             "run without --warmup-fraction") from None
+        raise
     test_texts = [[token.text for token in sentence] for sentence in corpus.test]
     gold = [sentence.get_labels("class")[0].value for sentence in corpus.test]
     report("tagkit", args, classifier, test_texts, gold, Sentence,
