@@ -130,8 +130,9 @@ class TextClassifier(Model):
         """Rows of the batch that have a gold label and their target tensor.
 
         Single-label: a text without a label is left out (it has no target); its first label
-        counts. Multi-label: every text counts, a text without labels is all-negative. An
-        unknown label is a KeyError when ``strict`` (training), else None (no dev loss).
+        counts. Multi-label: every text counts, a text without labels is all-negative. When
+        ``strict`` (training) an unknown label, or a batch without any label of the type but
+        with others, is a KeyError; otherwise an unknown label gives None (no dev loss).
         """
         rows, targets = [], []
         size = len(self.label_dictionary)
@@ -155,8 +156,10 @@ class TextClassifier(Model):
             elif ids:
                 rows.append(row)
                 targets.append(ids[0])
-        if not rows and strict and not any(sentence_labels(s, label_type) for s in sentences):
-            present = sorted({t for s in sentences for t in sentence_label_types(s)})
+        present = sorted({t for s in sentences for t in sentence_label_types(s)})
+        # A whole batch without the label type: a wrong label type, unless multi-label texts
+        # without any label (all classes negative) and no other label type either.
+        if strict and label_type not in present and (not self.multi_label or present):
             raise KeyError(f"no sentence of the batch has a {label_type!r} label (their sentence "
                            f"label types: {present}); the classifier was built with "
                            f"label_type={label_type!r}")

@@ -54,6 +54,16 @@ def test_a_label_type_the_sentences_lack_is_named(toy_document):
         classifier.forward_loss([labelled("who is paris", "HUM")])
 
 
+def test_a_multi_label_batch_of_another_label_type_is_named(toy_document):
+    classifier = TextClassifier(toy_document(), dictionary("HUM"), label_type="question",
+                                multi_label=True)
+    with pytest.raises(KeyError, match=r"no sentence of the batch has a 'question' label"):
+        classifier.forward_loss([labelled("who is paris", "HUM")])
+    # texts without any label are all-negative examples, not an error
+    _, count = classifier.forward_loss([labelled("who is paris")])
+    assert count == 1
+
+
 def test_an_unknown_label_is_named_unless_the_dictionary_has_unk(toy_document):
     text = [labelled("where is paris", "LOC")]
     with pytest.raises(KeyError, match="label 'LOC' of sentence 'where is paris'"):
