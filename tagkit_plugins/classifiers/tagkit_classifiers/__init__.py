@@ -1,7 +1,22 @@
-"""tagkit plugin package for TextClassifier.
+"""tagkit-classifiers: text classification (``from tagkit_classifiers import TextClassifier``).
 
-The components arrive with their own issue; until then the plugin is installed, discovered
-through the ``tagkit`` entry-point group and registers nothing.
+* :class:`TextClassifier` (registry name ``text_classifier``): a document embedding and a
+  linear decoder, one label per text (cross-entropy) or several (``multi_label=True``, one
+  sigmoid per class), Flair's arguments and defaults.
+* :func:`classification_result`: accuracy, micro/macro F1, sample F1 and a per-class report
+  from gold and predicted label sets (scikit-learn's definitions, no scikit-learn).
+
+Names load on first access, so importing this package does not import torch.
 """
 
+from __future__ import annotations
+
+from tagkit_core.lazy import lazy_attributes
+
 __version__ = "0.1.0"
+__all__ = ["TextClassifier", "classification_result", "__version__"]
+
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
+    "TextClassifier": "tagkit_classifiers.classifier",
+    "classification_result": "tagkit_classifiers.metrics",
+})

