@@ -34,8 +34,8 @@ RECIPES = {
               "document": {"kind": "rnn", "hidden_size": 96, "bidirectional": True,
                            "reproject_words": False, "dropout": 0.2},
               "tagkit_options": {"length_groups_per_batch": 1}},
-    # min_learning_rate below the rate itself: both trainers stop once the rate falls below
-    # it (default 1e-4), and tagkit's checks before the first epoch too.
+    # min_learning_rate below the rate itself: Flair stops once the rate is below it (default
+    # 1e-4); tagkit only once annealing brings it there.
     "minilm": {"optimizer": "AdamW", "learning_rate": 5e-5, "mini_batch_size": 16,
                "max_epochs": 2, "anneal_factor": 0.5, "patience": 5, "min_learning_rate": 1e-7,
                "document": {"kind": "transformer"}},

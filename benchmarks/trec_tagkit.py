@@ -65,15 +65,9 @@ def main() -> None:
                "min_learning_rate": settings.get("min_learning_rate", 1e-4),
                "anneal_factor": settings["anneal_factor"], "patience": settings["patience"],
                "seed": args.seed, **settings.get("tagkit_options", {})}
-    if args.warmup_fraction is not None:
-        options["warmup_fraction"] = args.warmup_fraction
-    try:
-        result = trainer.train(args.out, **options)
-    except TypeError as error:  # raised before any training, by the option check
-        if "warmup_fraction" in str(error):
-            raise SystemExit(f"this tagkit trainer has no learning-rate warm-up yet ({error}); "
-                             "run without --warmup-fraction") from None
-        raise
+    if args.warmup_fraction is not None:  # as Flair's fine_tune: warm-up, then linear decay
+        options.update(scheduler="linear", warmup_fraction=args.warmup_fraction)
+    result = trainer.train(args.out, **options)
     test_texts = [[token.text for token in sentence] for sentence in corpus.test]
     gold = [sentence.get_labels("class")[0].value for sentence in corpus.test]
     report("tagkit", args, classifier, test_texts, gold, Sentence,

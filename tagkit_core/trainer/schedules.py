@@ -3,10 +3,10 @@ decay (fine-tuning transformers).
 
 ``anneal`` is Flair's default: the rate is multiplied by ``anneal_factor`` once the dev score
 (the train loss without dev) has not improved for ``patience`` epochs, and training stops once
-it falls below ``min_learning_rate``. ``linear`` is what Flair's ``fine_tune`` and Hugging Face
-use for transformers: the rate rises from 0 over the first ``warmup_fraction`` of all steps,
-then falls linearly to 0 at the last step of ``max_epochs``; it steps after every batch, and
-never stops training early.
+annealing brings it below ``min_learning_rate`` (a run that starts below it still trains).
+``linear`` is what Flair's ``fine_tune`` and Hugging Face use for transformers: the rate rises
+from 0 over the first ``warmup_fraction`` of all steps, then falls linearly to 0 at the last
+step of ``max_epochs``; it steps after every batch, and never stops training early.
 
 Both keep their state as plain data for checkpoints (``state_dict``/``load_state_dict``), so a
 resumed run continues the schedule where it stopped.
@@ -49,18 +49,23 @@ class AnnealOnPlateau(Schedule):
     def __init__(self, optimizer: torch.optim.Optimizer, factor: float, patience: int) -> None:
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=factor, patience=patience, threshold=0.0, min_lr=0.0)
+        self.initial = optimizer.param_groups[0]["lr"]
 
     def after_epoch(self, score: float) -> int:
         self.scheduler.step(score)
         return self.scheduler.num_bad_epochs
 
     def stops(self, learning_rate: float, min_learning_rate: float) -> bool:
-        return learning_rate < min_learning_rate
+        # Only a rate that annealing brought below the floor stops: a run that starts below it
+        # (5e-5 for fine-tuning a transformer, with the default floor 1e-4) still trains.
+        return learning_rate < min_learning_rate and learning_rate < self.initial
 
     def state_dict(self) -> dict[str, Any]:
-        return self.scheduler.state_dict()
+        return {**self.scheduler.state_dict(), "initial_learning_rate": self.initial}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        self.initial = state.pop("initial_learning_rate", self.initial)
         self.scheduler.load_state_dict(state)
 
 

@@ -328,3 +328,9 @@ def test_a_multicorpus_run_reports_a_score_per_corpus(toy_corpus, toy_embeddings
     header = (tmp_path / "loss.tsv").read_text().splitlines()[0].split("\t")
     assert {"DEV_ENGLISH_ACCURACY", "DEV_GERMAN_ACCURACY"} <= set(header)
     assert "per corpus: english: accuracy" in (tmp_path / "training.log").read_text()
+
+
+def test_a_rate_that_starts_below_the_floor_still_trains(toy_corpus, toy_embeddings, tmp_path):
+    """The tutorial's transformer block trains at 3e-5 with the default floor of 1e-4."""
+    result = _train(toy_corpus, toy_embeddings, tmp_path, max_epochs=2, learning_rate=3e-5)[1]
+    assert result["epochs"] == 2
