@@ -90,10 +90,23 @@ def load_keyed_vectors(name_or_path: str) -> KeyedVectors:
     file_name = flair_file_name(name_or_path)
     if file_name is not None:
         return KeyedVectors.load(str(download_gensim_vectors(file_name)), mmap="r")
+    hint = _other_class_hint(name_or_path)
     raise ValueError(
         f"{name_or_path!r} is neither a known embedding name ('glove', or one of Flair's such as "
         "'extvec', 'crawl', 'en', 'de') nor an existing file (gensim KeyedVectors, word2vec "
-        ".bin, or word2vec/GloVe text)")
+        f".bin, or word2vec/GloVe text){hint}")
+
+
+def _other_class_hint(name: str) -> str:
+    """Names of other embedding kinds that users pass to WordEmbeddings by mistake."""
+    lower = name.lower()
+    if lower.endswith(("-forward", "-backward", "-forward-fast", "-backward-fast")):
+        return (f". {name!r} names a Flair language model: use FlairEmbeddings({name!r}) from "
+                "tagkit-flair-embeddings")
+    if any(part in lower for part in ("bert", "roberta", "xlm", "electra", "minilm", "gpt")):
+        return (f". {name!r} looks like a transformer: use TransformerWordEmbeddings({name!r}) "
+                "from tagkit-transformers")
+    return ""
 
 
 def glove_keyed_vectors_path() -> Path:

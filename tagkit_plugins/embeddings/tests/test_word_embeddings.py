@@ -61,6 +61,17 @@ def test_unknown_name_is_a_clear_error(tmp_path):
         WordEmbeddings(str(tmp_path / "no-such-vectors.txt"))
 
 
+@pytest.mark.parametrize("name, other", [("news-forward", "FlairEmbeddings('news-forward')"),
+                                         ("multi-backward", "FlairEmbeddings"),
+                                         ("bert-base-uncased", "TransformerWordEmbeddings")])
+def test_a_name_of_another_embedding_kind_names_the_right_class(tmp_path, monkeypatch, name,
+                                                                 other):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match=r"neither a known embedding name") as error:
+        WordEmbeddings(name)
+    assert other in str(error.value)
+
+
 def test_fallback_chain_exact_lower_digits_then_unknown(word2vec_text):
     words = WordEmbeddings(str(word2vec_text))
     row = {word: i + 1 for i, word in enumerate(words.vocab)}  # row 0 is <unk>
