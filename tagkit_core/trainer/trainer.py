@@ -334,7 +334,7 @@ class ModelTrainer:
         self.history["learning_rate"].append(metrics.learning_rate)
         dev = (f" - dev loss {fmt_score(metrics.dev_loss)} - dev score "
                f"{fmt_score(metrics.dev_score)}" if has_dev else "")
-        log.info("epoch %d - lr %.4f - train loss %.4f - %.1fs (%.0f sents/s)%s%s", epoch,
+        log.info("epoch %d - lr %.4g - train loss %.4f - %.1fs (%.0f sents/s)%s%s", epoch,
                  metrics.learning_rate, metrics.train_loss, metrics.seconds,
                  metrics.train_sentences_per_second, dev, " - new best" if
                  metrics.improved and has_dev else "")

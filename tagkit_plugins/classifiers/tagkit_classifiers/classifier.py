@@ -199,7 +199,7 @@ class TextClassifier(Model):
     def predict(self, sentences: Sentence | Sequence[Sentence], mini_batch_size: int = 32,
                 return_probabilities_for_all_classes: bool = False, verbose: bool = False,
                 label_name: str | None = None, return_loss: bool = False,
-                embedding_storage_mode: str | StorageMode = "none"
+                embedding_storage_mode: str | StorageMode = "none", precision: str = "float32"
                 ) -> tuple[float, int] | None:
         """Label each text: ``sentence.get_labels(label_name)`` (default: the label type).
 
@@ -210,16 +210,26 @@ class TextClassifier(Model):
         in dictionary order). Previous labels of ``label_name`` are replaced; empty texts get
         none. With ``return_loss`` the summed loss over texts with a known gold label and
         their number come back.
+
+        ``precision="bfloat16"`` runs the forward pass under ``torch.autocast`` in bfloat16
+        (matrix products in bfloat16, the scores back in float32): on CPUs with native
+        bfloat16 (AVX512-BF16, AMX) and on GPUs a transformer classifier predicts faster, with
+        almost always the same labels; training always runs in float32.
         """
+        if precision not in ("float32", "bfloat16"):
+            raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
         if isinstance(sentences, Sentence):
             sentences = [sentences]
         sentences = list(sentences)
         label_type = self.label_type
         if label_type is None and (return_loss or label_name is None):
             label_type = self._resolve_label_type(sentences)
-        return self._predict(sentences, mini_batch_size, return_probabilities_for_all_classes,
-                             verbose, label_name or label_type,
-                             label_type if return_loss else None, embedding_storage_mode)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16,
+                            enabled=precision == "bfloat16"):
+            return self._predict(sentences, mini_batch_size,
+                                 return_probabilities_for_all_classes, verbose,
+                                 label_name or label_type, label_type if return_loss else None,
+                                 embedding_storage_mode)
 
     def _predict(self, sentences: list[Sentence], mini_batch_size: int, all_classes: bool,
                  verbose: bool, label_name: str, loss_label_type: str | None,
@@ -239,7 +249,7 @@ class TextClassifier(Model):
         try:
             with torch.no_grad(), existing_objects_frozen():
                 for batch in batches:
-                    scores = self(batch, storage=storage)
+                    scores = self(batch, storage=storage).float()
                     storage.after_batch(batch)
                     if loss_label_type is not None:
                         loss_sum, count = self._add_loss(batch, scores, loss_label_type,

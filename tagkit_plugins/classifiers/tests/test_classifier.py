@@ -132,6 +132,19 @@ def test_predict_writes_the_most_probable_class_with_its_probability(toy_documen
     assert texts[2].get_labels("class") == []
 
 
+def test_bfloat16_prediction_gives_close_probabilities(toy_document):
+    classifier = TextClassifier(toy_document(), dictionary("NUM", "HUM", "LOC"), "class")
+    texts = [Sentence("who is paris"), Sentence("where is it"), Sentence("how many")]
+    full = scores_of(classifier, texts).softmax(1)
+    classifier.predict(texts, precision="bfloat16")
+    for sentence, row in zip(texts, full):
+        (label,) = sentence.get_labels("class")
+        assert label.score == pytest.approx(row.max().item(), abs=0.02)
+        assert isinstance(label.score, float)
+    with pytest.raises(ValueError, match="precision must be"):
+        classifier.predict(texts, precision="float16")
+
+
 def test_all_class_probabilities_come_predicted_first(toy_document):
     classifier = TextClassifier(toy_document(), dictionary("NUM", "HUM", "LOC"), "class")
     sentence = Sentence("how many rivers")
