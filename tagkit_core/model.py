@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import attrs
 import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
+from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.persistence import load_model, save_model
 from tagkit_core.seeding import seeded_construction
 from tagkit_core.storage import StorageMode, resolve_storage_mode
@@ -101,6 +103,28 @@ class Model(nn.Module):
         ``mode.after_batch``: this is all a model needs to get storage right.
         """
         return resolve_storage_mode(mode, self.device)
+
+    @contextlib.contextmanager
+    def predicting(self, total: int, verbose: bool = False) -> Iterator[Callable[[int], None]]:
+        """The frame of a prediction loop: eval mode, no gradients, the objects that exist
+        now left out of garbage-collector scans (:mod:`tagkit_core.gc_control`), and a
+        progress bar when ``verbose``; the model's own mode comes back afterwards, also
+        after an error. Yields ``advance(n)``, to call after each batch of ``n`` sentences.
+        """
+        was_training = self.training
+        self.eval()
+        progress = None
+        if verbose:
+            from tqdm import tqdm
+
+            progress = tqdm(total=total, desc="predicting", unit="sentence")
+        try:
+            with torch.no_grad(), existing_objects_frozen():
+                yield progress.update if progress is not None else (lambda n: None)
+        finally:
+            if progress is not None:
+                progress.close()
+            self.train(was_training)
 
     @staticmethod
     def batches(sentences: Sequence[Sentence], mini_batch_size: int) -> list[list[Sentence]]:

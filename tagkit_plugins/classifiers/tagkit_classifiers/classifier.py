@@ -34,7 +34,6 @@ from tagkit_core.config_fields import (
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import DocumentEmbeddings
-from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
 from tagkit_core.storage import StorageMode
 
@@ -238,29 +237,16 @@ class TextClassifier(Model):
         todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
-        was_training = self.training
-        self.eval()
         loss_sum, count = 0.0, 0
-        progress = None
-        if verbose:
-            from tqdm import tqdm
-
-            progress = tqdm(total=len(todo), desc="predicting", unit="sentence")
-        try:
-            with torch.no_grad(), existing_objects_frozen():
-                for batch in batches:
-                    scores = self(batch, storage=storage).float()
-                    storage.after_batch(batch)
-                    if loss_label_type is not None:
-                        loss_sum, count = self._add_loss(batch, scores, loss_label_type,
-                                                         loss_sum, count)
-                    self._write_labels(batch, scores, label_name, all_classes)
-                    if progress is not None:
-                        progress.update(len(batch))
-        finally:
-            if progress is not None:
-                progress.close()
-            self.train(was_training)
+        with self.predicting(len(todo), verbose) as advance:
+            for batch in batches:
+                scores = self(batch, storage=storage).float()
+                storage.after_batch(batch)
+                if loss_label_type is not None:
+                    loss_sum, count = self._add_loss(batch, scores, loss_label_type,
+                                                     loss_sum, count)
+                self._write_labels(batch, scores, label_name, all_classes)
+                advance(len(batch))
         return (loss_sum, count) if loss_label_type is not None else None
 
     def _add_loss(self, batch, scores, label_type: str, loss_sum: float, count: int

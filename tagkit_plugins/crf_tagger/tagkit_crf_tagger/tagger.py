@@ -33,7 +33,6 @@ from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import TokenEmbeddings, pad_ids
 from tagkit_core.evaluation import sequence_labelling_result
-from tagkit_core.gc_control import existing_objects_frozen
 from tagkit_core.model import Model, Result
 from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.storage import StorageMode
@@ -214,37 +213,24 @@ class SequenceTagger(Model):
         todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
-        was_training = self.training
-        self.eval()
         loss_sum, count = 0.0, 0
-        progress = None
-        if verbose:
-            from tqdm import tqdm
-
-            progress = tqdm(total=len(todo), desc="predicting", unit="sentence")
-        try:
-            with torch.no_grad(), existing_objects_frozen():
-                for group in decode_groups(batches, self.decode_group_positions):
-                    sentences = [sentence for batch in group for sentence in batch]
-                    features = []
-                    for batch in group:
-                        features.append(self._features(batch, storage, rnn_dtype))
-                        storage.after_batch(batch)
-                    scores, lengths, mask = join_padded(features)
-                    if return_loss:
-                        tags = self._gold_tags(sentences, scores.shape[1], strict=False)
-                        if tags is not None:
-                            loss_sum += self._loss(scores, lengths, mask,
-                                                   tags.to(scores.device)).item()
-                            count += int(lengths.sum())
-                    self._write_labels(sentences, scores, mask, label_name, all_classes,
-                                       confidences)
-                    if progress is not None:
-                        progress.update(len(sentences))
-        finally:
-            if progress is not None:
-                progress.close()
-            self.train(was_training)
+        with self.predicting(len(todo), verbose) as advance:
+            for group in decode_groups(batches, self.decode_group_positions):
+                sentences = [sentence for batch in group for sentence in batch]
+                features = []
+                for batch in group:
+                    features.append(self._features(batch, storage, rnn_dtype))
+                    storage.after_batch(batch)
+                scores, lengths, mask = join_padded(features)
+                if return_loss:
+                    tags = self._gold_tags(sentences, scores.shape[1], strict=False)
+                    if tags is not None:
+                        loss_sum += self._loss(scores, lengths, mask,
+                                               tags.to(scores.device)).item()
+                        count += int(lengths.sum())
+                self._write_labels(sentences, scores, mask, label_name, all_classes,
+                                   confidences)
+                advance(len(sentences))
         return (loss_sum, count) if return_loss else None
 
     def _write_labels(self, batch, scores, mask, label_name: str, all_classes: bool,
