@@ -64,6 +64,36 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, kinds):
     assert [r.split("\t")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
 
 
+def test_a_kill_during_the_checkpoint_write_resumes_exactly(tmp_path):
+    """SIGKILL with epoch 3's checkpoint written to its temporary file but not renamed: the
+    epoch-2 checkpoint is intact, the resumed run repeats epoch 3 and ends as the uninterrupted
+    one, bit for bit; the temporary file is removed and loss.tsv lists each epoch once."""
+    full = _run("fresh", str(tmp_path / "full"), str(EPOCHS), "0", "toy+chars")
+    killed_dir = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(SCRIPT), "killwrite", str(killed_dir),
+                                str(EPOCHS), "3", "toy+chars"], stdout=subprocess.PIPE,
+                               text=True)
+    try:
+        for line in process.stdout:
+            if line.strip() == "READY":
+                break
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert list(killed_dir.glob(".checkpoint.pt.*.tmp"))  # the write was cut off
+    assert read_checkpoint(killed_dir / "checkpoint.pt")["epoch"] == 2
+    resumed = _run("resume", str(killed_dir), str(EPOCHS), "0", "toy+chars")
+    assert resumed["train_loss_history"] == full["train_loss_history"]
+    expected = load_file(tmp_path / "full" / "final-model.pt")
+    got = load_file(killed_dir / "final-model.pt")
+    assert all(torch.equal(expected[name], got[name]) for name in expected)
+    assert not list(killed_dir.glob(".checkpoint.pt.*.tmp"))
+    rows = (killed_dir / "loss.tsv").read_text().splitlines()
+    assert [r.split("\t")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+
+
 def test_the_tutorials_order_trains_the_same_weights_in_fresh_processes(tmp_path):
     """Build the model (no set_seed), then train(seed=1), in two processes whose hash seeds
     differ: the saved weights are equal bit for bit."""

@@ -1,10 +1,13 @@
 """A training run in its own process, for the kill-and-resume and the reproducibility tests
 (not collected by pytest).
 
-Usage: python train_script.py fresh|kill|resume|tutorial BASE_PATH MAX_EPOCHS [KILL_AT_EPOCH]
+Usage: python train_script.py fresh|kill|killwrite|resume|tutorial BASE_PATH MAX_EPOCHS
+[KILL_AT_EPOCH]
 [EMBEDDINGS], EMBEDDINGS being "toy" (default), "toy+chars" or "word+chars" (a tiny word2vec
 text file written beside BASE_PATH, and CharacterEmbeddings). "tutorial" builds the model with
-no set_seed call, as the tutorial does, and trains with seed=1.
+no set_seed call, as the tutorial does, and trains with seed=1. "kill" waits to be killed at
+the start of epoch KILL_AT_EPOCH; "killwrite" in the middle of that epoch's checkpoint write
+(its temporary file written, not yet renamed).
 """
 
 import json
@@ -56,6 +59,19 @@ class WaitToBeKilled:
             print("READY", flush=True)
             time.sleep(600)
 
+
+if mode == "killwrite":
+    import tagkit_core.trainer.checkpoint as checkpoint_module
+
+    real_write = checkpoint_module.write_tensor_file
+
+    def write_then_wait(path, *args, **kwargs):
+        real_write(path, *args, **kwargs)
+        if json.loads(args[1])["epoch"] == kill_at:
+            print("READY", flush=True)
+            time.sleep(600)
+
+    checkpoint_module.write_tensor_file = write_then_wait
 
 if mode == "resume":
     trainer = ModelTrainer.load_checkpoint(Path(base) / "checkpoint.pt", corpus)
