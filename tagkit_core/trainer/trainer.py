@@ -15,6 +15,8 @@ written atomically, so a SIGKILL leaves the previous one readable.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import math
 import os
@@ -260,6 +262,7 @@ class ModelTrainer:
         self.model.train()
         batches = self._batches(train_data, lengths, epoch)
         amp = config.use_amp and self.model.device.type == "cuda"
+        autocast = functools.partial(torch.autocast, "cuda", dtype=torch.bfloat16)
         size = config.mini_batch_chunk_size
         if size is None and config.length_bucketing:
             size = group_chunk_size(config.mini_batch_size, config.length_groups_per_batch)
@@ -271,7 +274,7 @@ class ModelTrainer:
             # Sorted only when chunked: the order inside a batch decides which sentence draws
             # which dropout mask, so unchunked runs keep their batches' own order.
             for part in chunk(by_length(batch), size) if size else [batch]:
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                with autocast() if amp else contextlib.nullcontext():
                     loss, count = self.model.forward_loss(part, storage=storage)
                 value = loss.item()
                 if not math.isfinite(value):
