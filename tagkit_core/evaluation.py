@@ -14,7 +14,8 @@ from typing import Iterable, Sequence
 from tagkit_core.data import decode_spans
 from tagkit_core.model import Result
 
-__all__ = ["is_span_scheme", "token_accuracy", "span_scores", "sequence_labelling_result"]
+__all__ = ["is_span_scheme", "token_accuracy", "span_scores", "sequence_labelling_result",
+           "precision_recall_f1", "format_report"]
 
 
 def is_span_scheme(tags: Iterable[str]) -> bool:
@@ -28,7 +29,8 @@ def token_accuracy(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[s
     return correct / total if total else 0.0
 
 
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+def precision_recall_f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from true positive, false positive and false negative counts."""
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -52,9 +54,10 @@ def span_scores(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]
             fn[span[2]] += 1
     report: dict[str, dict[str, float]] = {}
     for kind in sorted(set(tp) | set(fp) | set(fn)):
-        p, r, f = _prf(tp[kind], fp[kind], fn[kind])
+        p, r, f = precision_recall_f1(tp[kind], fp[kind], fn[kind])
         report[kind] = {"precision": p, "recall": r, "f1": f, "support": tp[kind] + fn[kind]}
-    micro_p, micro_r, micro_f = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    micro_p, micro_r, micro_f = precision_recall_f1(sum(tp.values()), sum(fp.values()),
+                                                    sum(fn.values()))
     with_support = [r for r in report.values() if r["support"]] or list(report.values())
     macro_f = sum(r["f1"] for r in with_support) / len(with_support) if with_support else 0.0
     scores = {"micro_f1": micro_f, "micro_precision": micro_p, "micro_recall": micro_r,
@@ -76,18 +79,20 @@ def _per_tag_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[
                 fn[g] += 1
     report = {}
     for tag in sorted(set(tp) | set(fp) | set(fn)):
-        p, r, f = _prf(tp[tag], fp[tag], fn[tag])
+        p, r, f = precision_recall_f1(tp[tag], fp[tag], fn[tag])
         report[tag] = {"precision": p, "recall": r, "f1": f, "support": tp[tag] + fn[tag]}
     return report
 
 
-def _format_report(report: dict[str, dict[str, float]], scores: dict[str, float]) -> str:
-    lines = [f"{'':>16} {'precision':>10} {'recall':>10} {'f1-score':>10} {'support':>10}"]
+def format_report(report: dict[str, dict[str, float]], scores: dict[str, float]) -> str:
+    """A printable per-class table (as scikit-learn's ``classification_report``), then scores."""
+    width = max([16] + [len(name) for name in report])
+    lines = [f"{'':>{width}} {'precision':>10} {'recall':>10} {'f1-score':>10} {'support':>10}"]
     for name, row in report.items():
-        lines.append(f"{name:>16} {row['precision']:>10.4f} {row['recall']:>10.4f} "
+        lines.append(f"{name:>{width}} {row['precision']:>10.4f} {row['recall']:>10.4f} "
                      f"{row['f1']:>10.4f} {int(row['support']):>10d}")
     lines.append("")
-    lines.extend(f"{name:>16} {value:.4f}" for name, value in scores.items())
+    lines.extend(f"{name:>{width}} {value:.4f}" for name, value in scores.items())
     return "\n".join(lines)
 
 
@@ -110,4 +115,4 @@ def sequence_labelling_result(gold: Sequence[Sequence[str]], predicted: Sequence
         scores["loss"] = loss
     return Result(main_score=main, scores=scores, main_score_name=main_name,
                   classification_report=report,
-                  detailed_results=_format_report(report, scores))
+                  detailed_results=format_report(report, scores))

@@ -19,28 +19,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Sequence
 
+from tagkit_core.evaluation import format_report, precision_recall_f1
 from tagkit_core.model import Result
 
 __all__ = ["classification_result", "format_report"]
-
-
-def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
-
-
-def format_report(report: dict[str, dict[str, float]], scores: dict[str, float]) -> str:
-    """A printable per-class table (as scikit-learn's ``classification_report``), then scores."""
-    width = max([16] + [len(name) for name in report])
-    lines = [f"{'':>{width}} {'precision':>10} {'recall':>10} {'f1-score':>10} {'support':>10}"]
-    for name, row in report.items():
-        lines.append(f"{name:>{width}} {row['precision']:>10.4f} {row['recall']:>10.4f} "
-                     f"{row['f1']:>10.4f} {int(row['support']):>10d}")
-    lines.append("")
-    lines.extend(f"{name:>{width}} {value:.4f}" for name, value in scores.items())
-    return "\n".join(lines)
 
 
 def classification_result(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]],
@@ -67,10 +49,11 @@ def classification_result(gold: Sequence[Sequence[str]], predicted: Sequence[Seq
         sample_f1 += 2 * len(g & p) / (len(g) + len(p)) if g or p else 0.0
     report: dict[str, dict[str, float]] = {}
     for label in sorted(set(tp) | set(fp) | set(fn)):
-        precision, recall, f1 = _prf(tp[label], fp[label], fn[label])
+        precision, recall, f1 = precision_recall_f1(tp[label], fp[label], fn[label])
         report[label] = {"precision": precision, "recall": recall, "f1": f1,
                          "support": tp[label] + fn[label]}
-    micro_p, micro_r, micro_f1 = _prf(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    micro_p, micro_r, micro_f1 = precision_recall_f1(sum(tp.values()), sum(fp.values()),
+                                                     sum(fn.values()))
     macro_f1 = sum(row["f1"] for row in report.values()) / len(report) if report else 0.0
     count = len(gold)
     scores = {"accuracy": exact / count if count else 0.0, "micro_f1": micro_f1,

@@ -31,13 +31,10 @@ def _run(*args: str, env: dict | None = None) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
-@pytest.mark.parametrize("kinds", ["toy", "toy+chars", "word+chars"])
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, kinds):
-    full = _run("fresh", str(tmp_path / "full"), str(EPOCHS), "0", kinds)
-
-    killed_dir = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, str(SCRIPT), "kill", str(killed_dir),
-                                str(EPOCHS), "3", kinds], stdout=subprocess.PIPE, text=True)
+def _kill_when_ready(*args: str) -> None:
+    """Start train_script.py with ``args``, SIGKILL it once it prints READY, check it died so."""
+    process = subprocess.Popen([sys.executable, str(SCRIPT), *args], stdout=subprocess.PIPE,
+                               text=True)
     try:
         for line in process.stdout:
             if line.strip() == "READY":
@@ -47,6 +44,14 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, kinds):
     finally:
         process.kill()
     assert process.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("kinds", ["toy", "toy+chars", "word+chars"])
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, kinds):
+    full = _run("fresh", str(tmp_path / "full"), str(EPOCHS), "0", kinds)
+
+    killed_dir = tmp_path / "killed"
+    _kill_when_ready("kill", str(killed_dir), str(EPOCHS), "3", kinds)
     assert not (killed_dir / "final-model.pt").exists()
     assert read_checkpoint(killed_dir / "checkpoint.pt")["epoch"] == 2
 
@@ -70,18 +75,7 @@ def test_a_kill_during_the_checkpoint_write_resumes_exactly(tmp_path):
     one, bit for bit; the temporary file is removed and loss.tsv lists each epoch once."""
     full = _run("fresh", str(tmp_path / "full"), str(EPOCHS), "0", "toy+chars")
     killed_dir = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, str(SCRIPT), "killwrite", str(killed_dir),
-                                str(EPOCHS), "3", "toy+chars"], stdout=subprocess.PIPE,
-                               text=True)
-    try:
-        for line in process.stdout:
-            if line.strip() == "READY":
-                break
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=60)
-    finally:
-        process.kill()
-    assert process.returncode == -signal.SIGKILL
+    _kill_when_ready("killwrite", str(killed_dir), str(EPOCHS), "3", "toy+chars")
     assert list(killed_dir.glob(".checkpoint.pt.*.tmp"))  # the write was cut off
     assert read_checkpoint(killed_dir / "checkpoint.pt")["epoch"] == 2
     resumed = _run("resume", str(killed_dir), str(EPOCHS), "0", "toy+chars")

@@ -17,14 +17,14 @@ import torch
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import DocumentEmbeddings
 from tagkit_transformers.alignment import pool
-from tagkit_transformers.encoder import TransformerEncoder, embedding_name
+from tagkit_transformers.encoder import EncoderAccess, TransformerEncoder, embedding_name
 
 __all__ = ["TransformerDocumentEmbeddings"]
 
 _POOLINGS = ("cls", "mean", "max")
 
 
-class TransformerDocumentEmbeddings(DocumentEmbeddings):
+class TransformerDocumentEmbeddings(EncoderAccess, DocumentEmbeddings):
     """Sentence vectors from a transformer.
 
     :param model: a local Hugging Face model directory or a hub name (see
@@ -59,19 +59,6 @@ class TransformerDocumentEmbeddings(DocumentEmbeddings):
     @property
     def embedding_length(self) -> int:
         return self.encoder.output_size
-
-    @property
-    def fine_tune(self) -> bool:
-        return self.encoder.fine_tune
-
-    @property
-    def tokenizer(self) -> Any:
-        return self.encoder.tokenizer
-
-    @property
-    def model(self) -> Any:
-        """The Hugging Face model itself."""
-        return self.encoder.model
 
     def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         if not sentences:

@@ -26,7 +26,7 @@ from tagkit_transformers.alignment import sentence_pieces, special_layout
 from tagkit_transformers.files import load_pretrained, rebuild
 from tagkit_transformers.window import plan_windows
 
-__all__ = ["TransformerEncoder", "Encoded", "parse_layers", "embedding_name"]
+__all__ = ["TransformerEncoder", "Encoded", "EncoderAccess", "parse_layers", "embedding_name"]
 
 #: Models whose position ids start after the padding index, using up ``pad_token_id + 1``.
 _OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet")
@@ -163,3 +163,23 @@ class TransformerEncoder(nn.Module):
     def config_fields(self) -> dict[str, Any]:
         """What :meth:`__init__` needs to rebuild this encoder without any file."""
         return {"hf_config": self.hf_config, "tokenizer_files": self.tokenizer_files}
+
+
+class EncoderAccess:
+    """What both transformer embeddings expose of their ``encoder`` (a mixin: one definition
+    for the word and the document embeddings)."""
+
+    encoder: TransformerEncoder
+
+    @property
+    def fine_tune(self) -> bool:
+        return self.encoder.fine_tune
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.encoder.tokenizer
+
+    @property
+    def model(self) -> Any:
+        """The Hugging Face model itself."""
+        return self.encoder.model

@@ -16,7 +16,7 @@ import torch
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import TokenEmbeddings
 from tagkit_transformers.alignment import pool
-from tagkit_transformers.encoder import TransformerEncoder, embedding_name
+from tagkit_transformers.encoder import EncoderAccess, TransformerEncoder, embedding_name
 
 __all__ = ["TransformerWordEmbeddings"]
 
@@ -25,7 +25,7 @@ _DEFAULTS = {"layers": "-1", "layer_mean": False, "subtoken_pooling": "first",
              "allow_long_sentences": True}
 
 
-class TransformerWordEmbeddings(TokenEmbeddings):
+class TransformerWordEmbeddings(EncoderAccess, TokenEmbeddings):
     """Contextual token vectors from a transformer (BERT, RoBERTa, MiniLM...).
 
     :param model: a local Hugging Face model directory (``config.json``, weights,
@@ -71,19 +71,6 @@ class TransformerWordEmbeddings(TokenEmbeddings):
     def embedding_length(self) -> int:
         size = self.encoder.output_size
         return 2 * size if self.subtoken_pooling == "first_last" else size
-
-    @property
-    def fine_tune(self) -> bool:
-        return self.encoder.fine_tune
-
-    @property
-    def tokenizer(self) -> Any:
-        return self.encoder.tokenizer
-
-    @property
-    def model(self) -> Any:
-        """The Hugging Face model itself."""
-        return self.encoder.model
 
     def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         max_len = max((len(s) for s in sentences), default=0)
