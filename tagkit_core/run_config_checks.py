@@ -197,6 +197,15 @@ def _mapping_of(key_int: bool, inner: _Check | None, expected: str) -> _Check:
     return check
 
 
+def _plural(expected: str) -> str:
+    """``a string`` -> ``strings``, for "a list of strings"."""
+    for article in ("an ", "a "):
+        rest = expected[len(article):]
+        if expected.startswith(article) and " " not in rest:
+            return rest + "s"
+    return f"items that are {expected}"
+
+
 def _simple_check(text: str) -> tuple[_Check, str] | None:
     """A check for one alternative of an annotation, or None when it is not understood."""
     text = text.strip().strip("'\"")
@@ -213,13 +222,13 @@ def _simple_check(text: str) -> tuple[_Check, str] | None:
     head, args = _generic(text)
     if head in ("Sequence", "list", "List", "tuple", "Tuple", "Iterable") and args:
         inner = _check_for(args[0]) if len(args) == 1 or args[-1] != "..." else None
-        expected = "a list" + (f" of {inner[1]}s" if inner else "")
+        expected = "a list" + (f" of {_plural(inner[1])}" if inner else "")
         return _list_of(inner[0] if inner else None, expected), expected
     if head in ("Mapping", "dict", "Dict") and len(args) == 2:
         value = _check_for(args[1])
         key_int = args[0].strip() == "int"
         expected = "a table" + (" with integer keys" if key_int else "") + \
-            (f" of {value[1]}s" if value else "")
+            (f" of {_plural(value[1])}" if value else "")
         return _mapping_of(key_int, value[0] if value else None, expected), expected
     return None
 

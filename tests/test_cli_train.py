@@ -1,5 +1,6 @@
 """``tagkit train`` on TOML configs: every bad-config case is one line naming the key, and a
-tiny config trains end to end (a column corpus of a few sentences, character embeddings)."""
+tiny config trains end to end (``tiny_config`` in conftest.py: a column corpus of four
+sentences, character embeddings)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from tagkit_core.cli import main
 
@@ -17,59 +17,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-SENTENCES = [
-    [("the", "DET"), ("dog", "NOUN"), ("runs", "VERB")],
-    [("a", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")],
-    [("the", "DET"), ("cat", "NOUN"), ("runs", "VERB"), (".", "PUNCT")],
-    [("a", "DET"), ("dog", "NOUN"), ("sleeps", "VERB"), (".", "PUNCT")],
-]
-
-TINY_CONFIG = """
-[corpus]
-type = "column"
-data_folder = "{folder}"
-column_format = {{0 = "text", 1 = "pos"}}
-train_file = "train.txt"
-dev_file = "dev.txt"
-test_file = "test.txt"
-
-[[embeddings]]
-type = "character"
-char_embedding_dim = 4
-hidden_size_char = 4
-
-[model]
-type = "sequence_tagger"
-tag_type = "pos"
-hidden_size = 8
-
-[trainer]
-base_path = "{out}"
-max_epochs = 2
-mini_batch_size = 2
-"""
-
-
 @pytest.fixture
-def runner(monkeypatch, tmp_path) -> CliRunner:
-    monkeypatch.setenv("TAGKIT_DATASETS_MIRROR", str(Path(__file__).parents[2] / "shared" /
-                                                     "datasets"))
-    monkeypatch.setenv("TAGKIT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("TAGKIT_DEBUG", raising=False)
-    return CliRunner()
-
-
-@pytest.fixture
-def tiny_config(tmp_path) -> Path:
-    """A config training a tagger on a four-sentence column corpus."""
-    data = tmp_path / "data"
-    data.mkdir()
-    text = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in SENTENCES) + "\n"
-    for split in ("train", "dev", "test"):
-        (data / f"{split}.txt").write_text(text)
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY_CONFIG.format(folder=data.as_posix(), out=(tmp_path / "out").as_posix()))
-    return path
+def runner(cli_runner):
+    return cli_runner
 
 
 def one_line_error(result) -> str:
