@@ -34,6 +34,7 @@ def train(config_path: Path, assignments: tuple[str, ...], loggers: tuple[str, .
     The config names a [corpus], [[embeddings]], a [model] and [trainer] options by registry
     name ('tagkit components' lists the names). Example:
 
+      \b
         tagkit train examples/pos-ud-english.toml --set trainer.max_epochs=3 -o /tmp/pos
     """
     from tagkit_core.run_build import build_trainer, save_resolved_config
