@@ -43,6 +43,15 @@ def test_examples_are_the_init_templates_and_validate(runner, task, tmp_path):
     assert resolved["trainer"]["max_epochs"] == 150
 
 
+def test_every_example_config_validates(runner):
+    examples = sorted(EXAMPLES.glob("*.toml"))
+    assert len(examples) > len(TEMPLATES)
+    for example in examples:
+        result = runner.invoke(main, ["train", str(example), "--check"])
+        assert result.exit_code == 0, (example, result.output)
+        assert tomllib.loads(result.stdout)["trainer"]["base_path"].startswith("resources/")
+
+
 def test_init_writes_a_config_that_trains_as_is(runner, tmp_path):
     config = tmp_path / "pos.toml"
     result = runner.invoke(main, ["init", "config", "--task", "pos", "-o", str(config)])
