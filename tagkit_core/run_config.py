@@ -54,6 +54,7 @@ from tagkit_core.run_config_checks import (
     signature_params,
     unknown_key,
 )
+from tagkit_core.run_config_trainer import resolve_trainer
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,7 +68,6 @@ __all__ = ["RunConfigError", "SECTIONS", "read_config", "apply_overrides", "reso
            "model_injections", "parse_key"]
 
 SECTIONS = ("corpus", "embeddings", "model", "trainer")
-TRAINER_EXTRAS = ("base_path", "optimizer")
 
 
 # -- reading and overriding --------------------------------------------------------------------
@@ -270,82 +270,6 @@ def _downsample(value: Any) -> float:
     return float(value)
 
 
-def _trainer(registry: Registry, table: Any) -> dict[str, Any]:
-    import attrs
-
-    from tagkit_core.registry import KINDS
-    from tagkit_core.trainer.config import TrainingConfig
-
-    if not isinstance(table, dict):
-        raise RunConfigError("trainer", f"trainer = {show(table)}: expected a table")
-    fields = {field.name: field for field in attrs.fields(TrainingConfig)}
-    for key in table:
-        if key == "loggers" and key not in fields:
-            raise RunConfigError("trainer.loggers", "trainer.loggers (--logger): this tagkit's "
-                                 "trainer has no loggers option; update tagkit-core")
-        if key not in fields and key not in TRAINER_EXTRAS:
-            raise unknown_key(["trainer"], key, [*fields, *TRAINER_EXTRAS])
-    base_path = table.get("base_path")
-    if base_path is None:
-        raise RunConfigError("trainer.base_path", "trainer.base_path: missing; the folder the "
-                             "model is written to (or pass --output DIR)")
-    if not isinstance(base_path, str) or not base_path:
-        raise RunConfigError("trainer.base_path", f"trainer.base_path = {show(base_path)}: "
-                                                  "expected a path (a string)")
-    optimizer = _check_optimizer(table.get("optimizer", "SGD"))
-    mode = table.get("embeddings_storage_mode")
-    if isinstance(mode, str):
-        modes = sorted(c.name for c in registry.components("storage_mode"))
-        if mode not in modes:
-            raise RunConfigError("trainer.embeddings_storage_mode",
-                                 f"trainer.embeddings_storage_mode = {show(mode)}: not a "
-                                 f"registered storage mode (available: {', '.join(modes)})")
-    if "logger" in KINDS and isinstance(table.get("loggers"), list):
-        names = sorted(c.name for c in registry.components("logger"))
-        for i, logger in enumerate(table["loggers"]):
-            if logger not in names:
-                raise RunConfigError(f"trainer.loggers[{i}]", f"trainer.loggers[{i}] = "
-                                     f"{show(logger)}: no logger of that name is registered "
-                                     f"(available: {', '.join(names) or 'none'})")
-    options = {key: value for key, value in table.items() if key in fields}
-    for key, value in options.items():
-        try:
-            check_annotation(fields[key].type, value)
-        except WrongValue as wrong:
-            raise RunConfigError(f"trainer.{key}", f"trainer.{key} = {show(value)}: expected "
-                                 f"{wrong.expected}") from None
-    try:
-        TrainingConfig(**options)
-    except (TypeError, ValueError) as error:
-        match = re.match(r"option (\w+) (.*)", str(error))
-        key = match.group(1) if match and match.group(1) in options else None
-        reason = re.sub(r", got .*$", "", match.group(2)) if match else str(error)
-        where = f"trainer.{key}" if key else "trainer"
-        shown = f" = {show(options[key])}" if key else ""
-        raise RunConfigError(where, f"{where}{shown}: {reason}") from None
-    out: dict[str, Any] = {"base_path": base_path, "optimizer": optimizer}
-    for name, field in fields.items():
-        default = field.default
-        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-            default = default.factory()
-        out[name] = options.get(name, default)
-    return out
-
-
-def _check_optimizer(name: Any) -> str:
-    """The torch.optim class name (matched case-insensitively: ``adamw`` is ``AdamW``)."""
-    import torch
-
-    allowed = sorted(n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type)
-                     and issubclass(getattr(torch.optim, n), torch.optim.Optimizer)
-                     and n != "Optimizer")
-    same = [n for n in allowed if isinstance(name, str) and n.lower() == name.lower()]
-    if not same:
-        raise RunConfigError("trainer.optimizer", f"trainer.optimizer = {show(name)}: expected "
-                             f"a torch.optim optimizer (one of {', '.join(allowed)})")
-    return same[0]
-
-
 def resolve_config(config: dict[str, Any], registry: Registry | None = None,
                    source: str | None = None) -> dict[str, Any]:
     """The validated config with every default filled in; raises :class:`RunConfigError`
@@ -390,5 +314,5 @@ def _resolve(config: dict[str, Any], registry: Registry) -> dict[str, Any]:
         raise RunConfigError("embeddings", "embeddings: the model "
                              f"{model_table['type']!r} takes no embeddings; remove them")
     model = _component(registry, "model", model_table, ["model"], injected=injected)
-    trainer = _trainer(registry, config["trainer"])
+    trainer = resolve_trainer(registry, config["trainer"])
     return {"corpus": corpus, "embeddings": embeddings, "model": model, "trainer": trainer}
