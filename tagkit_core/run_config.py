@@ -213,9 +213,14 @@ def _component(registry: Registry, kind: str, table: Any, path: Sequence[str | i
         raise RunConfigError(where, f"{where} = {show(table)}: expected a table naming a "
                                     f"registered {kind} in its type key")
     if "type" not in table:
-        names = ", ".join(sorted(c.name for c in registry.components(kind)))
+        names = sorted(c.name for c in registry.components(kind))
+        hint = ""
+        if isinstance(table.get("name"), str) and table["name"].lower() in names:
+            hint = (f"; the registry name goes in type, not name: type = "
+                    f"{show(table['name'].lower())}")
         raise RunConfigError(key_path(*path, "type"), f"{key_path(*path, 'type')}: missing; "
-                             f"name a registered {kind} (available: {names or 'none'})")
+                             f"name a registered {kind} (available: {', '.join(names) or 'none'})"
+                             + hint)
     cls, name = _lookup(registry, kind, table["type"], path)
     params, var_kw = signature_params(cls)
     known = {"type", *reserved, *(p for p in params if p not in injected)}

@@ -93,6 +93,14 @@ def test_missing_section_and_embeddings(runner, tiny_config):
         one_line_error(runner.invoke(main, ["train", str(tiny_config)]))
 
 
+def test_a_registry_name_given_as_name_points_to_type(runner, tiny_config):
+    text = tiny_config.read_text().replace('type = "sequence_tagger"', 'name = "SEQUENCE_TAGGER"')
+    tiny_config.write_text(text)
+    line = one_line_error(runner.invoke(main, ["train", str(tiny_config)]))
+    assert "model.type: missing; name a registered model (available: " in line
+    assert line.endswith('the registry name goes in type, not name: type = "sequence_tagger"')
+
+
 def test_bad_files_and_set_syntax(runner, tmp_path, tiny_config):
     missing = tmp_path / "nope.toml"
     assert f"{missing}: no such file" in one_line_error(runner.invoke(main, ["train",
