@@ -137,8 +137,8 @@ def save_resolved_config(resolved: dict[str, Any], folder: str | Path) -> Path:
     from tagkit_core import __version__
     from tagkit_core.files import atomic_write
 
-    header = (f"The resolved config of this run (tagkit-core {__version__}): every default "
-              "filled in.\nRun it again with: tagkit train config.toml")
-    text = dumps(resolved, header=header)
     path = Path(folder) / CONFIG_NAME
+    header = (f"The resolved config of this run (tagkit-core {__version__}): every default "
+              f"filled in.\nRun it again with: tagkit train {path}")
+    text = dumps(resolved, header=header)
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
