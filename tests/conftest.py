@@ -11,12 +11,14 @@ plugins never leak into the process-wide registry. Tests pass the entry points t
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from tagkit_core.registry import Registry, reset_registry
 
@@ -88,3 +90,61 @@ DATASET_PLUGIN = """
     def register_datasets(register):
         register(ToyCorpus)
 """
+
+
+# -- tagkit train / resume ---------------------------------------------------------------------
+SENTENCES = [
+    [("the", "DET"), ("dog", "NOUN"), ("runs", "VERB")],
+    [("a", "DET"), ("cat", "NOUN"), ("sleeps", "VERB")],
+    [("the", "DET"), ("cat", "NOUN"), ("runs", "VERB"), (".", "PUNCT")],
+    [("a", "DET"), ("dog", "NOUN"), ("sleeps", "VERB"), (".", "PUNCT")],
+]
+
+TINY_CONFIG = """
+[corpus]
+type = "column"
+data_folder = "{folder}"
+column_format = {{0 = "text", 1 = "pos"}}
+train_file = "train.txt"
+dev_file = "dev.txt"
+test_file = "test.txt"
+
+[[embeddings]]
+type = "character"
+char_embedding_dim = 4
+hidden_size_char = 4
+
+[model]
+type = "sequence_tagger"
+tag_type = "pos"
+hidden_size = 8
+
+[trainer]
+base_path = "{out}"
+max_epochs = 2
+mini_batch_size = 2
+"""
+
+
+@pytest.fixture
+def cli_runner(monkeypatch, tmp_path) -> CliRunner:
+    """A CliRunner with the datasets mirror and a private cache."""
+    mirror = os.environ.get("TAGKIT_DATASETS_MIRROR") or \
+        str(Path(__file__).resolve().parents[2] / "shared" / "datasets")
+    monkeypatch.setenv("TAGKIT_DATASETS_MIRROR", mirror)
+    monkeypatch.setenv("TAGKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TAGKIT_DEBUG", raising=False)
+    return CliRunner()
+
+
+@pytest.fixture
+def tiny_config(tmp_path) -> Path:
+    """A ``tagkit train`` config training a tagger on a four-sentence column corpus."""
+    data = tmp_path / "data"
+    data.mkdir()
+    text = "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in SENTENCES) + "\n"
+    for split in ("train", "dev", "test"):
+        (data / f"{split}.txt").write_text(text)
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_CONFIG.format(folder=data.as_posix(), out=(tmp_path / "out").as_posix()))
+    return path

@@ -10,16 +10,52 @@ command; the attempt is undone and reported the same way.
 
 The plugin commands belong to one registry: when the process-wide registry is replaced
 (``reset_registry``, as the tests do), the next lookup drops them and asks the new one.
+
+The group also owns the exit codes, so each command only raises: a user error is a
+``click.ClickException`` (``Error: ...`` on stderr, exit 1), a usage error a
+``click.UsageError`` (exit 2, as click does), and any other exception becomes the same one line
+``Error: TypeName: message`` and exit 1, with the traceback only under ``tagkit --debug`` (or
+``TAGKIT_DEBUG=1``). Ctrl-C exits 130. ``--quiet`` and ``--debug`` are kept in the context's
+``meta``; commands read them with :func:`is_quiet` and :func:`is_debug`.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:  # pragma: no cover
     from tagkit_core.registry import Registry
+
+
+QUIET_KEY = "tagkit.quiet"
+DEBUG_KEY = "tagkit.debug"
+INTERRUPTED_EXIT = 130
+
+
+def is_quiet(ctx: click.Context | None = None) -> bool:
+    """Whether ``tagkit --quiet`` was given: print results and errors, no progress."""
+    ctx = ctx or click.get_current_context(silent=True)
+    return bool(ctx and ctx.meta.get(QUIET_KEY))
+
+
+def is_debug(ctx: click.Context | None = None) -> bool:
+    """Whether ``tagkit --debug`` (or ``TAGKIT_DEBUG=1``) asks for tracebacks."""
+    ctx = ctx or click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get(DEBUG_KEY):
+        return True
+    return os.environ.get("TAGKIT_DEBUG", "") not in ("", "0")
+
+
+def one_line(error: BaseException) -> str:
+    """An unexpected exception as one line: its type and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    return text + (" ..." if len(lines) > 1 else "") + " (run 'tagkit --debug ...' for the " \
+        "traceback)"
 
 
 def load_registry() -> Registry:
@@ -44,6 +80,24 @@ class TagkitGroup(click.Group):
         super().__init__(*args, **kwargs)
         self._commands_registry: Registry | None = None
         self._plugin_command_names: set[str] = set()
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn what escapes it into an exit code and one line (see above)."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(INTERRUPTED_EXIT)
+        except OSError as error:
+            if error.errno == errno.EPIPE or is_debug(ctx):  # click handles a closed pipe
+                raise
+            raise click.ClickException(one_line(error)) from None
+        except Exception as error:
+            if is_debug(ctx):
+                raise
+            raise click.ClickException(one_line(error)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self.load_plugin_commands()

@@ -127,8 +127,8 @@ class TrainingConfig:
     num_threads: int | None = _option(
         None, int, "torch CPU threads (default: torch's own)", positive=True, optional=True)
     show_progress: bool | None = _option(
-        None, bool, "a progress bar per epoch (default: when stderr is a terminal)",
-        optional=True)
+        None, bool, "a progress bar per epoch (default: when stderr is a terminal); True "
+        "with stderr not a terminal: a plain line every tenth of an epoch", optional=True)
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 < self.anneal_factor <= 1.0:
