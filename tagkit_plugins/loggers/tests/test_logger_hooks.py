@@ -117,3 +117,9 @@ def test_missing_library_names_the_extra(train_toy, monkeypatch, logger, package
         logger()
     with pytest.raises(MissingExtraError, match=package):
         train_toy(loggers=[logger.registry_name])
+
+
+def test_a_known_logger_without_its_plugin_says_what_to_install(train_toy, monkeypatch):
+    monkeypatch.setenv("TAGKIT_LOAD_PLUGINS", "")  # no entry-point plugin: tagkit-loggers off
+    with pytest.raises(ComponentNotFound, match=r"provided by tagkit-loggers\[tensorboard\]"):
+        train_toy(loggers=["tensorboard"])
