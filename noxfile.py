@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent
 TORCH = "torch==2.13.0"
 # Every plugin distribution in the repo, with the extras the tests and the demo use.
 PLUGINS = ["datasets", "embeddings[glove]", "transformers", "crf_tagger", "classifiers",
-           "storage", "plotters", "flair_embeddings"]
+           "storage", "plotters", "flair_embeddings", "loggers[tensorboard,mlflow]"]
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_venv = "yes"

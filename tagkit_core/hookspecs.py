@@ -84,6 +84,15 @@ def register_plotters(register: Register) -> None:
 
 
 @hookspec
+def register_loggers(register: Register) -> None:
+    """Register experiment loggers (subclasses of ``tagkit_core.training_logger.TrainingLogger``).
+
+    :param register: call ``register(cls)``; ``ModelTrainer.train(loggers=["name"])`` and
+        ``tagkit train --logger NAME`` build one with ``cls()`` and activate it for the run.
+    """
+
+
+@hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``tagkit`` command line.
 
@@ -94,7 +103,8 @@ def register_commands(cli: click.Group) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Training lifecycle hooks, called by ModelTrainer.train in this order:
-# on_train_start, then per epoch on_epoch_start / on_epoch_end, then on_train_end
+# on_train_start, then per epoch on_epoch_start, on_batch_end after each optimizer step (only
+# when some plugin implements it) and on_epoch_end, then on_train_end
 # (or on_train_interrupted, after which on_train_end is still called). Every plugin implementing
 # on_train_end gets it once per run, even after one of its own hooks failed.
 # Only the process with rank 0 calls them when training is distributed.
@@ -123,6 +133,24 @@ def on_epoch_end(trainer: ModelTrainer, epoch: int, metrics: EpochMetrics) -> No
     :param epoch: 1-based number of the epoch just finished.
     :param metrics: train loss, dev loss and score (None when there is no dev split),
         learning rate, seconds taken, sentences per second, and whether the model improved.
+    """
+
+
+@hookspec
+def on_batch_end(trainer: ModelTrainer, epoch: int, batch_index: int, step: int, loss: float,
+                 learning_rate: float) -> None:
+    """Step-level metrics: called after each optimizer step, for loggers that want them.
+
+    The trainer checks once per run whether any plugin implements this hook and, if none does,
+    makes no per-batch call at all, so an epoch-level logger costs nothing per batch.
+
+    :param epoch: 1-based epoch; ``batch_index``: 1-based batch within it.
+    :param step: 1-based optimizer step counted from the run's first epoch (a resumed run goes
+        on counting where the checkpointed one stopped): ``(epoch - 1) * batches_per_epoch +
+        batch_index``.
+    :param loss: the batch's mean loss (the same average as the epoch's train loss, over this
+        batch only).
+    :param learning_rate: the learning rate the step used.
     """
 
 

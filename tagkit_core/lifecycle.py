@@ -29,10 +29,14 @@ and unregistered on exit)::
     registry = get_registry()
     with LifecycleHooks(registry, extra_plugins=self.plugins) as hooks:
         hooks.call("on_train_start", trainer=self, base_path=base_path)
+        on_batch_end = hooks.batch_hook()  # None: no plugin wants per-batch calls
         try:
             for epoch in ...:
                 hooks.call("on_epoch_start", trainer=self, epoch=epoch, learning_rate=lr)
-                ...
+                for batch ...:
+                    ...
+                    if on_batch_end is not None:
+                        on_batch_end(trainer=self, epoch=epoch, batch_index=..., ...)
                 hooks.call("on_epoch_end", trainer=self, epoch=epoch, metrics=metrics)
         except KeyboardInterrupt:
             ...  # save the model
@@ -49,7 +53,7 @@ and unregistered on exit)::
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -62,8 +66,8 @@ __all__ = ["LIFECYCLE_HOOKS", "HookFailure", "LifecycleHooks"]
 
 log = logging.getLogger("tagkit.trainer")
 
-LIFECYCLE_HOOKS = ("on_train_start", "on_epoch_start", "on_epoch_end", "on_train_end",
-                   "on_train_interrupted")
+LIFECYCLE_HOOKS = ("on_train_start", "on_epoch_start", "on_batch_end", "on_epoch_end",
+                   "on_train_end", "on_train_interrupted")
 
 
 class HookFailure(NamedTuple):
@@ -80,8 +84,9 @@ class LifecycleHooks:
     :param registry: the registry whose plugin manager holds the plugins (loaded if it is not);
         runtime failures are recorded on its ``PluginInfo`` entries.
     :param extra_plugins: plugin objects or modules for this run only (``ModelTrainer(plugins=
-        ...)``); registered on ``__enter__`` unless already registered, unregistered on
-        ``__exit__``. A misspelt hook in one of them is logged as a warning.
+        ...)`` and the loggers of ``train(loggers=...)``); registered on ``__enter__`` unless
+        already registered, unregistered on ``__exit__``. A misspelt hook in one of them is
+        logged as a warning.
     """
 
     def __init__(self, registry: Registry, extra_plugins: Iterable[Any] = ()) -> None:
@@ -126,7 +131,20 @@ class LifecycleHooks:
         if hook_name == "on_train_start":
             self._start_arguments = {key: kwargs[key] for key in ("trainer", "base_path")
                                      if key in kwargs}
-        for plugin_name, call in each_implementation(self.pm, hook_name):
+        self._call_each(hook_name, each_implementation(self.pm, hook_name), kwargs)
+
+    def batch_hook(self) -> Callable[..., None] | None:
+        """A caller for ``on_batch_end`` made once per run, or None when no plugin implements
+        it, so that the trainer makes no per-batch call at all then. Failures are isolated as
+        in :meth:`call`. Call it with the hook's arguments by keyword."""
+        callers = each_implementation(self.pm, "on_batch_end")
+        if not callers:
+            return None
+        return lambda **kwargs: self._call_each("on_batch_end", callers, kwargs)
+
+    def _call_each(self, hook_name: str, callers: list[tuple[str, Callable[..., Any]]],
+                   kwargs: dict[str, Any]) -> None:
+        for plugin_name, call in callers:
             if hook_name == "on_train_end":
                 if plugin_name in self._ended:
                     continue

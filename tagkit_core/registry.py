@@ -52,6 +52,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "model": ("register_models", "tagkit_core.model:Model"),
     "storage_mode": ("register_storage_modes", "tagkit_core.storage:StorageMode"),
     "plotter": ("register_plotters", "tagkit_core.plotting:Plotter"),
+    "logger": ("register_loggers", "tagkit_core.training_logger:TrainingLogger"),
 }
 
 # Where the in-tree components live, so an error can say what to install before any plugin loads.
@@ -64,6 +65,7 @@ KNOWN_PROVIDERS: dict[str, str] = {
     "tagkit_storage": "tagkit-storage",
     "tagkit_plotters": "tagkit-plotters",
     "tagkit_flair_embeddings": "tagkit-flair-embeddings",
+    "tagkit_loggers": "tagkit-loggers",
 }
 
 

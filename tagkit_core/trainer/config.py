@@ -15,9 +15,12 @@ import difflib
 import inspect
 import math
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
+
+from tagkit_core.training_logger import TrainingLogger, check_logger_specs, logger_names
 
 if typing.TYPE_CHECKING:  # pragma: no cover
     from tagkit_core.storage import StorageMode
@@ -129,6 +132,10 @@ class TrainingConfig:
     show_progress: bool | None = _option(
         None, bool, "a progress bar per epoch (default: when stderr is a terminal); True "
         "with stderr not a terminal: a plain line every tenth of an epoch", optional=True)
+    loggers: Sequence[str | TrainingLogger] = attrs.field(
+        default=(), validator=lambda _i, _a, value: check_logger_specs(value),
+        metadata={"doc": "experiment loggers active for this run: registered logger names "
+                  "('tensorboard', 'mlflow' from tagkit-loggers) or TrainingLogger instances"})
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 < self.anneal_factor <= 1.0:
@@ -158,6 +165,7 @@ class TrainingConfig:
         mode = data["embeddings_storage_mode"]
         if not isinstance(mode, str):  # an instance: record its registry name
             data["embeddings_storage_mode"] = getattr(mode, "registry_name", repr(mode))
+        data["loggers"] = logger_names(self.loggers)
         return data
 
 
@@ -166,7 +174,8 @@ def train_signature(method) -> inspect.Signature:
     first = list(inspect.signature(method).parameters.values())[:2]
     from tagkit_core.storage import StorageMode
 
-    hints = typing.get_type_hints(TrainingConfig, localns={"StorageMode": StorageMode})
+    hints = typing.get_type_hints(TrainingConfig, localns={"StorageMode": StorageMode,
+                                                           "TrainingLogger": TrainingLogger})
     options = [inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY,
                                  default=field.default, annotation=hints[field.name])
                for field in attrs.fields(TrainingConfig)]

@@ -54,6 +54,7 @@ from tagkit_core.trainer.safeguards import (
     warn_if_other_corpus,
 )
 from tagkit_core.trainer.schedules import make_schedule
+from tagkit_core.training_logger import resolve_loggers
 
 __all__ = ["ModelTrainer", "NonFiniteLossError"]
 
@@ -120,6 +121,7 @@ class ModelTrainer:
 {options}
         """
         self.config = config = TrainingConfig.from_options(options)
+        plugins = [*self.plugins, *resolve_loggers(get_registry(), config.loggers)]
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
         console = console_handler()
@@ -133,7 +135,7 @@ class ModelTrainer:
             # Each plugin's hooks run isolated: a failing logger is reported and disabled for
             # the run, and every plugin still gets on_train_end (tagkit_core.lifecycle).
             with existing_objects_frozen(), \
-                    LifecycleHooks(get_registry(), extra_plugins=self.plugins) as hooks:
+                    LifecycleHooks(get_registry(), extra_plugins=plugins) as hooks:
                 return self._train(base_path, config, hooks)
         finally:
             torch.use_deterministic_algorithms(deterministic)
@@ -196,6 +198,7 @@ class ModelTrainer:
         self._loss_watch = LossWatch(self.history["train_loss"][0]
                                      if self.history["train_loss"] else None)
         hooks.call("on_train_start", trainer=self, base_path=base_path)
+        self._on_batch_end = hooks.batch_hook()  # None unless a plugin wants per-batch calls
         result = self._result(None, base_path)
         try:
             stopped = self._epochs(config, train_data, lengths, optimizer, scheduler, storage,
@@ -271,6 +274,7 @@ class ModelTrainer:
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
         for batch_no, batch in enumerate(progress, start=1):
             optimizer.zero_grad(set_to_none=True)
+            batch_loss, batch_count = 0.0, 0
             # Sorted only when chunked: the order inside a batch decides which sentence draws
             # which dropout mask, so unchunked runs keep their batches' own order.
             for part in chunk(by_length(batch), size) if size else [batch]:
@@ -282,12 +286,19 @@ class ModelTrainer:
                 loss.backward()
                 total_loss += value
                 total_count += count
+                batch_loss, batch_count = batch_loss + value, batch_count + count
                 self._loss_watch.see(value / max(count, 1), epoch, batch_no)
             if config.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.max_grad_norm)
+            step_lr = optimizer.param_groups[0]["lr"]
             optimizer.step()
             schedule.after_batch()
             storage.after_batch(batch)
+            if self._on_batch_end is not None:
+                self._on_batch_end(trainer=self, epoch=epoch, batch_index=batch_no,
+                                   step=(epoch - 1) * len(batches) + batch_no,
+                                   loss=batch_loss / max(batch_count, 1),
+                                   learning_rate=step_lr)
             seen += len(batch)
             if show and batch_no % 10 == 0:
                 elapsed = time.perf_counter() - started
