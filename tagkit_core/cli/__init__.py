@@ -17,6 +17,7 @@ import click
 from tagkit_core import __version__
 from tagkit_core.cli.components import components
 from tagkit_core.cli.group import TagkitGroup
+from tagkit_core.cli.info import info
 from tagkit_core.cli.plot import plot
 from tagkit_core.cli.plugins import plugins
 
@@ -36,3 +37,4 @@ def main() -> None:
 main.add_command(plugins)
 main.add_command(components)
 main.add_command(plot)
+main.add_command(info)
