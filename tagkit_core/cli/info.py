@@ -25,11 +25,21 @@ import click
 @click.option("--json", "as_json", is_flag=True,
               help="Print the components and the model card as one JSON object.")
 def info(model: Path, readme: bool, force: bool, as_json: bool) -> None:
-    """Show MODEL's model card: scores, options, corpus, labels, versions, seed."""
+    """Show MODEL's model card: scores, options, corpus, labels, versions, seed.
+
+    MODEL is a model file, or a training run's folder (its final-model.pt, else best-model.pt).
+    """
     from tagkit_core.model_card import read_model_header
     from tagkit_core.model_card_text import README_MARKER, card_readme, card_text, components
     from tagkit_core.model_schema import CARD_KEY, ModelFileError
 
+    if model.is_dir():
+        found = [model / name for name in ("final-model.pt", "best-model.pt")
+                 if (model / name).is_file()]
+        if not found:
+            raise click.ClickException(f"{model} is a folder without final-model.pt or "
+                                       "best-model.pt; name a model file")
+        model = found[0]
     try:
         header = read_model_header(model)
     except ModelFileError as error:

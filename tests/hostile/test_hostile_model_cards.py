@@ -115,6 +115,11 @@ def test_a_file_without_a_card_still_loads_and_says_so(tmp_path):
     assert "sequence_tagger from tagkit-crf-tagger" in result.output
     assert json.loads(CliRunner().invoke(main, ["info", "--json", str(path)]).output
                       )["model_card"] is None
+    empty = CliRunner().invoke(main, ["info", str(tmp_path / "nothing")])
+    assert empty.exit_code == 1 and "no tagkit model file at" in empty.output
+    (tmp_path / "run").mkdir()
+    folder = CliRunner().invoke(main, ["info", str(tmp_path / "run")])
+    assert folder.exit_code == 1 and "without final-model.pt or best-model.pt" in folder.output
 
 
 def test_a_good_card_round_trips_through_load_save_and_the_reader(model_file, tmp_path):

@@ -92,6 +92,7 @@ def test_tagkit_info_shows_the_test_score_and_options(trained):
     assert "learning_rate=0.1" in shown.output and "max_epochs=2" in shown.output
     assert "seed 7" in shown.output and "toy: 24 train / 6 dev / 5 test" in shown.output
     assert "label type:   pos" in shown.output
+    assert runner.invoke(main, ["info", str(base)]).output == shown.output  # the run folder
     as_json = json.loads(runner.invoke(main, ["info", "--json", str(base / "final-model.pt")]
                                        ).output)
     assert as_json["model_card"] == read_model_card(base / "final-model.pt")
