@@ -100,7 +100,7 @@ def card_text(header: dict[str, Any], name: str) -> str:
     lines.append(("corpus", f"{_fmt(corpus.get('name'))}: {_split_sizes(corpus)}"))
     lines += [("", f"- {_fmt(part.get('name'))}: {_split_sizes(part)}")
               for part in corpus.get("corpora") or []]
-    lines.append(("training", f"{_fmt(training.get('epoch'))} epochs (best "
+    lines.append(("training", f"epochs {_fmt(training.get('epoch'))} (best "
                   f"{_fmt(training.get('best_epoch'))}), seed {_fmt(training.get('seed'))}, "
                   f"{_fmt(training.get('optimizer'))}, {_seconds(training)}"))
     lines.append(("", f"started {_fmt(training.get('started'))}, card written "

@@ -1,8 +1,8 @@
 """``tagkit info MODEL``: what a model file is and how it was trained, from its header alone.
 
 The header is read without loading a tensor or building the model
-(:func:`tagkit_core.model_card.read_model_header`), so ``info`` is quick on a 1 GB model and
-works without the plugins the model needs. ``--json`` prints the header's components and the
+(:func:`tagkit_core.model_card.read_model_header`): its time does not grow with the tensors,
+and it works without the plugins the model needs. ``--json`` prints the header's components and the
 card as one JSON object; ``--readme`` writes a README.md model card beside the file (see
 :mod:`tagkit_core.model_card_text`) and says where. A file that is not a tagkit model, or whose
 card is malformed, is one line on stderr and exit code 1.
