@@ -219,7 +219,10 @@ def read_model_header(path: str | Path) -> dict[str, Any]:
 
         opened = open_tensor_file(path, "tagkit model file")
         if HEADER_KEY not in opened.metadata:
-            raise ModelFileError(f"{path} is a safetensors file without a tagkit header")
+            what = "a tagkit checkpoint, not a model file (its model is written to " \
+                "final-model.pt and best-model.pt)" if "tagkit_checkpoint" in opened.metadata \
+                else "a safetensors file without a tagkit header"
+            raise ModelFileError(f"{path} is {what}")
         text = opened.metadata[HEADER_KEY]
     return check_header(parse_json(text, str(path), "the tagkit header"), str(path))
 

@@ -127,6 +127,8 @@ def test_the_card_survives_a_checkpoint_and_a_resume(toy_corpus, toy_embeddings,
     tutorial_pos_block(corpus, toy_embeddings, tmp_path, max_epochs=1, checkpoint=True, seed=7)
     checkpoint_card = read_checkpoint(tmp_path / "checkpoint.pt")["model_header"]["model_card"]
     assert checkpoint_card["training"]["epoch"] == 1 and "test" not in checkpoint_card
+    shown = CliRunner().invoke(main, ["info", str(tmp_path / "checkpoint.pt")])
+    assert shown.exit_code == 1 and "is a tagkit checkpoint, not a model file" in shown.output
     first = read_model_card(tmp_path / "final-model.pt")
     trainer = ModelTrainer.load_checkpoint(tmp_path / "checkpoint.pt", corpus)
     assert trainer.model.model_card["training"]["epoch"] == 1
