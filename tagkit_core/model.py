@@ -54,6 +54,10 @@ class Model(nn.Module):
     component_kind: ClassVar[str] = "model"
     registry_name: ClassVar[str] = ""
     label_type: str = ""
+    #: How the model was trained (plain data, see :mod:`tagkit_core.model_card`): set by the
+    #: trainer and saved in the model file's header; None for a model no trainer has touched
+    #: or loaded from a file without a card.
+    model_card: dict[str, Any] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every component's initial weights come from its own seeded generator, so the

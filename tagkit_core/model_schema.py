@@ -3,9 +3,10 @@
 A model file or checkpoint is data from anywhere, so its JSON is held to limits (size, nesting
 depth, number of components) and to the shape of every field tagkit itself reads: the format
 name and version, and for each component spec its kind, registry name, distribution, version and
-config. Each failure is a :class:`ModelFileError` naming the file and the field path, for example
-``model.config.embeddings.config.vocab``. A distribution that is not a valid PEP 508 name is kept
-out of "pip install" hints instead of failing the load: it is only advice.
+config, and the optional model card (:mod:`tagkit_core.model_card`). Each failure is a
+:class:`ModelFileError` naming the file and the field path, for example
+``model.config.embeddings.config.vocab``. A distribution that is not a valid PEP 508 name is
+kept out of "pip install" hints instead of failing the load: it is only advice.
 
 Nothing here imports torch, the registry or a plugin: it is pure validation of parsed JSON.
 """
@@ -18,7 +19,15 @@ from typing import Any
 
 __all__ = ["ModelFileError", "CheckpointError", "COMPONENT_KEY", "TENSOR_KEY",
            "MAX_HEADER_BYTES", "MAX_DEPTH", "MAX_COMPONENTS", "COMPONENT_KINDS",
-           "parse_json", "check_spec", "is_spec", "safe_distribution", "field_path"]
+           "parse_json", "check_spec", "is_spec", "safe_distribution", "field_path",
+           "check_header", "FORMAT_NAME", "FORMAT_VERSION", "HEADER_KEY", "CARD_KEY"]
+
+#: The model file format: its name, version and the safetensors metadata key of its header.
+FORMAT_NAME = "tagkit-model"
+FORMAT_VERSION = 2
+HEADER_KEY = "tagkit"
+#: The optional header section the trainer writes (:mod:`tagkit_core.model_card`).
+CARD_KEY = "model_card"
 
 #: Marks a dict in a header as a nested component spec; a plain config dict may not use it.
 COMPONENT_KEY = "tagkit_component"
@@ -162,3 +171,39 @@ def _nested_specs(config: Any, where: str):
             todo.extend((v, field_path(at, k)) for k, v in item.items())
         elif isinstance(item, list):
             todo.extend((v, field_path(at, i)) for i, v in enumerate(item))
+
+
+def check_header(header: Any, source: str, where: str = "",
+                 error: type[ModelFileError] = ModelFileError) -> dict[str, Any]:
+    """Check a parsed model header against the schema; return it."""
+    if not isinstance(header, dict):
+        raise error(f"{source}: {where or 'the tagkit header'} must be a JSON object, "
+                    f"got {type(header).__name__}")
+    expected = {"format", "format_version", "model"}
+    if not expected <= set(header) <= expected | {CARD_KEY}:
+        missing = sorted(expected - set(header))
+        extra = sorted(set(header) - expected - {CARD_KEY})
+        raise error(f"{source}: {where or 'the tagkit header'} must have the keys "
+                    f"{sorted(expected)} (and optionally {CARD_KEY!r}); "
+                    + (f"missing {missing}" if missing else f"unknown {extra}"))
+    if header["format"] != FORMAT_NAME:
+        raise error(f"{source}: {field_path(where, 'format')} is {header['format']!r:.60}, "
+                    f"not {FORMAT_NAME!r}")
+    found = header["format_version"]
+    if isinstance(found, bool) or not isinstance(found, int):
+        raise error(f"{source}: {field_path(where, 'format_version')} must be an integer, "
+                    f"got {json.dumps(found)[:60]}")
+    if found > FORMAT_VERSION:
+        raise error(f"{source} was written in format version {found}; this tagkit-core reads "
+                    f"version {FORMAT_VERSION}: upgrade tagkit-core")
+    if found < FORMAT_VERSION:
+        raise error(f"{source} is in format version {found}, written by an older tagkit; this "
+                    f"tagkit-core reads version {FORMAT_VERSION} only (it adds the checksum and "
+                    "the strict component layout). Retrain, or re-save the model with the "
+                    "tagkit version that wrote it after upgrading it.")
+    check_spec(header["model"], source, field_path(where, "model"), kind="model", error=error)
+    if CARD_KEY in header:  # optional: files written before model cards have none
+        from tagkit_core.model_card import check_card
+
+        check_card(header[CARD_KEY], source, field_path(where, CARD_KEY), error=error)
+    return header

@@ -8,7 +8,11 @@ entry ``"tagkit"``, and its SHA-256 in ``"tagkit_sha256"``. The header (format v
      "model": {"tagkit_component": "model", "type": "sequence_tagger",
                "distribution": "tagkit-crf-tagger", "version": "0.1.0",
                "config": {"hidden_size": 256, "embeddings": {"tagkit_component": "embedding",
-                                                             "type": "word", ...}, ...}}}
+                                                             "type": "word", ...}, ...}},
+     "model_card": {"card_version": 1, ...}}
+
+The ``model_card`` section is optional (a training run writes it, see
+:mod:`tagkit_core.model_card`); loading checks it and puts it on ``model.model_card``.
 
 Loading, in order: the file is opened as safetensors (a pickle, a zip or a damaged file is named
 for what it is); the header is parsed under size and depth limits and checked against the schema
@@ -33,7 +37,16 @@ import torch
 from tagkit_core.component_specs import ComponentBuildError, build_spec
 from tagkit_core.component_specs import component_spec as _spec_of
 from tagkit_core.files import atomic_write
-from tagkit_core.model_schema import ModelFileError, check_spec, field_path, parse_json
+from tagkit_core.model_schema import (
+    CARD_KEY,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    HEADER_KEY,
+    ModelFileError,
+    check_header,
+    check_spec,
+    parse_json,
+)
 from tagkit_core.tensor_files import (
     dtype_name,
     independent_cpu_tensors,
@@ -45,11 +58,8 @@ from tagkit_core.tensor_files import (
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "component_spec", "build_component",
            "save_model", "load_model", "read_header", "check_header", "build_model",
-           "model_header", "state_tensors", "resolve_device", "atomic_write"]
-
-FORMAT_NAME = "tagkit-model"
-FORMAT_VERSION = 2
-HEADER_KEY = "tagkit"
+           "model_header", "state_tensors", "resolve_device", "atomic_write",
+           "write_model_card"]
 
 log = logging.getLogger("tagkit.persistence")
 
@@ -63,8 +73,19 @@ def component_spec(kind: str, obj: Any) -> dict[str, Any]:
 
 
 def model_header(model: Any) -> dict[str, Any]:
-    return {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-            "model": component_spec("model", model)}
+    """The header of ``model``'s file, with its ``model_card`` when it has one (checked here,
+    so no file is written that loading would refuse)."""
+    header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+              "model": component_spec("model", model)}
+    card = getattr(model, "model_card", None)
+    if card is not None:
+        from tagkit_core.model_card import check_card
+
+        try:
+            header[CARD_KEY] = check_card(card, f"{type(model).__name__}.model_card", "card")
+        except ModelFileError as error:
+            raise TypeError(f"cannot save this model card: {error}") from None
+    return header
 
 
 def state_tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -81,38 +102,27 @@ def save_model(model: Any, path: str | Path) -> Path:
     return path
 
 
+def write_model_card(path: str | Path, card: dict[str, Any] | None) -> Path:
+    """Replace the model card in the model file at ``path`` (None removes it), atomically.
+
+    The file is checked and its checksum verified first, so a damaged file is never given a
+    fresh checksum; the tensors are copied unchanged. This is how the trainer adds the test
+    scores to final-model.pt and best-model.pt once it has them.
+    """
+    from tagkit_core.model_card import check_card
+
+    opened, header = _open_model_file(path)
+    tensors = load_tensors(opened)
+    verify_digest(opened, HEADER_KEY, tensors)
+    header.pop(CARD_KEY, None)
+    if card is not None:
+        header[CARD_KEY] = check_card(card, str(opened.path), "the new model card")
+    text = json.dumps(header, allow_nan=False)
+    atomic_write(opened.path, lambda tmp: write_tensor_file(tmp, HEADER_KEY, text, tensors))
+    return opened.path
+
+
 # -- reading ------------------------------------------------------------------------------------
-def check_header(header: Any, source: str, where: str = "",
-                 error: type[ModelFileError] = ModelFileError) -> dict[str, Any]:
-    """Check a parsed model header against the schema; return it."""
-    if not isinstance(header, dict):
-        raise error(f"{source}: {where or 'the tagkit header'} must be a JSON object, "
-                    f"got {type(header).__name__}")
-    expected = {"format", "format_version", "model"}
-    if set(header) != expected:
-        missing, extra = sorted(expected - set(header)), sorted(set(header) - expected)
-        raise error(f"{source}: {where or 'the tagkit header'} must have exactly the keys "
-                    f"{sorted(expected)}; " + (f"missing {missing}" if missing
-                                               else f"unknown {extra}"))
-    if header["format"] != FORMAT_NAME:
-        raise error(f"{source}: {field_path(where, 'format')} is {header['format']!r:.60}, "
-                    f"not {FORMAT_NAME!r}")
-    found = header["format_version"]
-    if isinstance(found, bool) or not isinstance(found, int):
-        raise error(f"{source}: {field_path(where, 'format_version')} must be an integer, "
-                    f"got {json.dumps(found)[:60]}")
-    if found > FORMAT_VERSION:
-        raise error(f"{source} was written in format version {found}; this tagkit-core reads "
-                    f"version {FORMAT_VERSION}: upgrade tagkit-core")
-    if found < FORMAT_VERSION:
-        raise error(f"{source} is in format version {found}, written by an older tagkit; this "
-                    f"tagkit-core reads version {FORMAT_VERSION} only (it adds the checksum and "
-                    "the strict component layout). Retrain, or re-save the model with the "
-                    "tagkit version that wrote it after upgrading it.")
-    check_spec(header["model"], source, field_path(where, "model"), kind="model", error=error)
-    return header
-
-
 def read_header(path: str | Path) -> dict[str, Any]:
     """The checked JSON header of a model file (nothing is built or read beyond it)."""
     return _open_model_file(path)[1]
@@ -222,8 +232,10 @@ def load_model(path: str | Path, expected: type | None = None,
             verify_digest(opened, HEADER_KEY, tensors)
         return tensors
 
-    return build_model(header["model"], opened.shapes, state, source=source,
-                       device=resolve_device(device, map_location), expected=expected)
+    model = build_model(header["model"], opened.shapes, state, source=source,
+                        device=resolve_device(device, map_location), expected=expected)
+    model.model_card = header.get(CARD_KEY)  # None for files written without a card
+    return model
 
 
 def build_component(kind: str, spec: dict[str, Any], source: str = "<spec>") -> Any:

@@ -23,6 +23,7 @@ import click
 from tagkit_core import __version__
 from tagkit_core.cli.components import components
 from tagkit_core.cli.group import DEBUG_KEY, QUIET_KEY, TagkitGroup
+from tagkit_core.cli.info import info
 from tagkit_core.cli.init import init
 from tagkit_core.cli.plot import plot
 from tagkit_core.cli.plugins import plugins
@@ -55,3 +56,4 @@ main.add_command(plot)
 main.add_command(train)
 main.add_command(resume)
 main.add_command(init)
+main.add_command(info)

@@ -187,8 +187,10 @@ def checkpoint_model(payload: dict[str, Any], path: str | Path) -> Any:
     (meta-device build compared with the checkpoint's tensors first), on the CPU."""
     state = payload["model_state"]
     shapes = {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in state.items()}
-    return build_model(payload["model_header"]["model"], shapes, lambda: state,
-                       source=str(path), where="model_header.model", device="cpu")
+    model = build_model(payload["model_header"]["model"], shapes, lambda: state,
+                        source=str(path), where="model_header.model", device="cpu")
+    model.model_card = payload["model_header"].get("model_card")  # the run's card so far
+    return model
 
 
 def _fail(source: str, field: str, expected: str, value: Any) -> CheckpointError:

@@ -36,6 +36,7 @@ from tagkit_core.registry import get_registry
 from tagkit_core.seeding import seed_generators
 from tagkit_core.storage import StorageMode, resolve_storage_mode
 from tagkit_core.trainer.batching import by_length, chunk, group_chunk_size, make_batches
+from tagkit_core.trainer.card import TrainingCard
 from tagkit_core.trainer.checkpoint import (
     checkpoint_model,
     optimizer_class,
@@ -188,6 +189,7 @@ class ModelTrainer:
         lengths = [len(s) for s in train_data]
         steps = len(self._batches(train_data, lengths, epoch=1))
         device, optimizer, scheduler, has_dev = self._setup(config, steps)
+        self._card = TrainingCard.start(self, config)  # model.model_card, saved with the model
         if config.use_amp and device.type != "cuda":
             log.info("use_amp is for CUDA; training on %s in float32", device)
         storage = resolve_storage_mode(config.embeddings_storage_mode, device)
@@ -206,6 +208,7 @@ class ModelTrainer:
             if stopped is None and config.save_final_model:
                 self.model.save(base_path / "final-model.pt")
             test_score = None if stopped else self._final_test(base_path, config)
+            self._card.finish(base_path, test_score)
             result = self._result(test_score, base_path)
         finally:
             # Also after an error: the hooks close what on_train_start opened (log handlers).
@@ -336,6 +339,7 @@ class ModelTrainer:
         else:
             metrics.improved = True
             metrics.bad_epochs = scheduler.after_epoch(-metrics.train_loss)
+        self._card.record_epoch(epoch, metrics)
         if metrics.improved and has_dev:
             self.best_score = metrics.dev_score
             if config.save_best_model:
