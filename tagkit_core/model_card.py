@@ -67,7 +67,7 @@ _SCHEMA: dict[str, Any] = {
 _EXPECTED = {"str": "a string", "count": "an integer >= 0", "int": "an integer",
              "number": "a number", "strings": "a list of strings",
              "numbers": "an object of numbers", "texts": "an object of strings",
-             "scalars": "an object of strings, numbers and booleans",
+             "scalars": "an object of strings, numbers, booleans and lists of strings",
              "report": "an object of objects of numbers"}
 
 
@@ -96,7 +96,10 @@ def _fits(kind: str, value: Any) -> bool:
     if kind == "texts":
         return all(item is None or isinstance(item, str) for item in items)
     if kind == "scalars":
-        return all(item is None or isinstance(item, (str, int, float)) for item in items)
+        # A list of strings: the names of the run's loggers, the only list-valued option.
+        return all(item is None or isinstance(item, (str, int, float))
+                   or (isinstance(item, list) and all(isinstance(x, str) for x in item))
+                   for item in items)
     return all(isinstance(row, dict) and all(_is_number(x) for x in row.values())
                for row in items)  # "report"
 
