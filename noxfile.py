@@ -26,12 +26,13 @@ nox.options.reuse_venv = "yes"
 
 
 def install_tagkit(session: nox.Session, core: str = ".", *extra: str) -> None:
-    """torch first (the local wheel), then the core and all the plugins, editable."""
+    """torch first (the local wheel), then the core and all the plugins, editable, and the
+    tagkit-all meta-distribution, so every session proves that it resolves to these folders."""
     session.install(TORCH)
     editable = ["-e", core]
     for plugin in PLUGINS:
         editable += ["-e", f"tagkit_plugins/{plugin}"]
-    session.install(*editable, *extra)
+    session.install(*editable, "tagkit_plugins/all", *extra)
 
 
 def tagkit_env(session: nox.Session) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from tagkit_core.hookspecs import hookimpl
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "hookimpl", "load_model", "Sentence", "Token", "Span", "Label",
            "Dictionary", "Corpus", "MultiCorpus", "set_seed"]
 
@@ -23,4 +22,4 @@ __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "MultiCorpus": "tagkit_core.corpus",
     "load_model": "tagkit_core.persistence",
     "set_seed": "tagkit_core.seeding",
-})
+}, "tagkit-core")

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["TextClassifier", "classification_result", "__version__"]
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "TextClassifier": "tagkit_classifiers.classifier",
     "classification_result": "tagkit_classifiers.metrics",
-})
+}, "tagkit-classifiers")

@@ -8,6 +8,7 @@ Users import loaders directly, as in Flair::
 Configs and the CLI reach the same classes through the registry (see :mod:`.plugin`).
 """
 
+from tagkit_core.lazy import lazy_attributes
 from tagkit_datasets.classification import read_classification_file
 from tagkit_datasets.column import read_column_file
 from tagkit_datasets.conllu import read_conllu
@@ -38,4 +39,8 @@ __all__ = [
     "DatasetFormatError",
     "DatasetNotFoundError",
     "ChecksumError",
+    "__version__",
 ]
+
+# __version__: the installed distribution's, read on first access (pyproject.toml has it).
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {}, "tagkit-datasets")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["WordEmbeddings", "CharacterEmbeddings", "DocumentRNNEmbeddings",
            "DocumentPoolEmbeddings", "__version__"]
 
@@ -28,4 +27,4 @@ __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "CharacterEmbeddings": "tagkit_embeddings.character",
     "DocumentRNNEmbeddings": "tagkit_embeddings.document",
     "DocumentPoolEmbeddings": "tagkit_embeddings.document",
-})
+}, "tagkit-embeddings")

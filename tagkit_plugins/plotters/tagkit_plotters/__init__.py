@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["Plotter", "TrainingFileError", "__version__"]
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "Plotter": "tagkit_plotters.training_curves",
     "TrainingFileError": "tagkit_plotters.reading",
-})
+}, "tagkit-plotters")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["NoStorage", "CPUStorage", "GPUStorage", "__version__"]
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
-    name: "tagkit_storage.modes" for name in ("NoStorage", "CPUStorage", "GPUStorage")})
+    name: "tagkit_storage.modes" for name in ("NoStorage", "CPUStorage", "GPUStorage")},
+    "tagkit-storage")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["TransformerWordEmbeddings", "TransformerDocumentEmbeddings", "RemoteCodeRefused",
            "__version__"]
 
@@ -26,4 +25,4 @@ __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "TransformerWordEmbeddings": "tagkit_transformers.word",
     "TransformerDocumentEmbeddings": "tagkit_transformers.document",
     "RemoteCodeRefused": "tagkit_transformers.files",
-})
+}, "tagkit-transformers")
