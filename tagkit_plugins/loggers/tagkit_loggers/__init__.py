@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from tagkit_core.lazy import lazy_attributes
 
-__version__ = "0.1.0"
 __all__ = ["MLflowLogger", "MissingExtraError", "TensorBoardLogger", "__version__"]
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), {
     "MLflowLogger": "tagkit_loggers.mlflow_logger",
     "MissingExtraError": "tagkit_loggers.extras",
     "TensorBoardLogger": "tagkit_loggers.tensorboard_logger",
-})
+}, "tagkit-loggers")
