@@ -16,9 +16,11 @@ import click
 
 from tagkit_core import __version__
 from tagkit_core.cli.components import components
+from tagkit_core.cli.evaluate import evaluate
 from tagkit_core.cli.group import TagkitGroup
 from tagkit_core.cli.plot import plot
 from tagkit_core.cli.plugins import plugins
+from tagkit_core.cli.predict import predict
 
 __all__ = ["main"]
 
@@ -36,3 +38,5 @@ def main() -> None:
 main.add_command(plugins)
 main.add_command(components)
 main.add_command(plot)
+main.add_command(predict)
+main.add_command(evaluate)
