@@ -25,6 +25,8 @@ import click
 
 from tagkit_core.cli.group import load_registry
 from tagkit_core.cli.loading import label_name_of, load_cli_model
+from tagkit_core.cli.predict_output import predicted_labels
+from tagkit_core.data import Sentence
 
 __all__ = ["evaluate"]
 
@@ -60,7 +62,7 @@ def evaluate(model_path: Path, data: str, split: str, file_format: str | None,
         sentences = _dataset_split(data, split)
         source, split_name = data, split
     sentences = [sentence for sentence in sentences if len(sentence)]
-    _check_gold(sentences, label_type, source)
+    _check_gold(model, sentences, label_type, source)
     result = model.evaluate(sentences, gold_label_type=label_type,
                             mini_batch_size=mini_batch_size)
     if as_json:
@@ -162,16 +164,25 @@ def _last_column(path: Path) -> int:
     raise click.ClickException(f"{path}: the file has no token line")
 
 
-def _check_gold(sentences: list, label_type: str, source: str) -> None:
-    """Refuse data without the model's label type: every prediction would count as wrong."""
+def _check_gold(model: Any, sentences: list, label_type: str, source: str) -> None:
+    """Refuse data without the model's labels at the model's level (a tagger's on tokens, a
+    classifier's on sentences): every prediction would count as wrong.
+
+    The level is found by predicting one copy of the first sentence, so any model a plugin
+    registers is checked the same way, without the core knowing its class.
+    """
     if not sentences:
         raise click.ClickException(f"{source}: no sentence to evaluate on")
+    probe = Sentence([token.text for token in sentences[0]])
+    model.predict([probe], label_name=label_type)
+    level = predicted_labels(probe, label_type)[0]
     for sentence in sentences[:1000]:
-        if label_type in sentence.label_types:
+        on_tokens = any(token.has_label(label_type) for token in sentence)
+        if on_tokens if level == "token" else (sentence.get_labels(label_type) and not on_tokens):
             return
     found = sorted({t for s in sentences[:1000] for t in s.label_types})
-    raise click.ClickException(f"{source} has no {label_type!r} labels, the model's label type "
-                               f"(it has {found or 'none'})")
+    raise click.ClickException(f"{source} has no {level}-level {label_type!r} labels, what the "
+                               f"model predicts (its labels: {found or 'none'})")
 
 
 def _finite(value: Any) -> Any:

@@ -96,7 +96,7 @@ def _open_input(name: str):
     if name == "-":
         import contextlib
 
-        return contextlib.nullcontext(click.get_binary_stream("stdin"))
+        return contextlib.nullcontext(getattr(sys.stdin, "buffer", sys.stdin))
     path = Path(name)
     if not path.is_file():
         raise click.BadParameter(f"{name}: no such file", param_hint="FILE")

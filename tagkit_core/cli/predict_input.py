@@ -68,8 +68,9 @@ def detect_format(name: str, lines: Iterator[tuple[int, str]]
 
 def _format_of(head: list[str]) -> str:
     """CoNLL-U when a line has ten tab-separated fields with a numeric ID (or a ``# text =`` /
-    ``# sent_id`` comment); column when blank lines separate runs of several lines that each
-    hold a token and at most three more columns; otherwise one sentence per line."""
+    ``# sent_id`` comment); column when blank lines separate runs of lines that all have the
+    same number of columns, at most four (a token and its tags); otherwise one sentence per
+    line."""
     content = [line for line in head if line.strip()]
     for line in content:
         if line.startswith(("# sent_id", "# text =")):
@@ -79,9 +80,8 @@ def _format_of(head: list[str]) -> str:
             return "conllu"
     runs = [len(list(group)) for blank, group in
             itertools.groupby(head, key=lambda line: not line.strip()) if not blank]
-    separated = len(runs) > 1 and max(runs) > 1
-    if separated and all(len(line.split("\t" if "\t" in line else None)) <= 4
-                         for line in content):
+    widths = {len(line.split("\t" if "\t" in line else None)) for line in content}
+    if len(runs) > 1 and max(runs) > 1 and len(widths) == 1 and widths.pop() <= 4:
         return "column"
     return "text"
 
