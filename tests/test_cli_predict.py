@@ -200,3 +200,9 @@ def test_closed_pipe_exits_quietly(tagger_path, tmp_path):
 ])
 def test_format_detection(lines, expected):
     assert _format_of(lines) == expected
+
+
+def test_unknown_device_is_a_usage_error(tagger_path):
+    result = CliRunner().invoke(main, ["predict", "--device", "bogus", str(tagger_path), "-"],
+                                input="the dog\n")
+    assert result.exit_code == 2 and "--device" in result.output and "'bogus'" in result.output

@@ -23,6 +23,7 @@ def load_cli_model(path: Path, device: str | None = None) -> Any:
     from tagkit_core.persistence import load_model
     from tagkit_core.registry import ComponentNotFound, DuplicateComponent
 
+    _check_device(device)
     try:
         return load_model(path, device=device)
     except (ModelFileError, ComponentNotFound, DuplicateComponent, OSError) as error:
@@ -30,6 +31,23 @@ def load_cli_model(path: Path, device: str | None = None) -> Any:
     except RuntimeError as error:  # e.g. an unknown or unavailable --device
         raise click.ClickException(f"{path}: cannot load the model on device {device!r}: "
                                    f"{error}") from None
+
+
+def _check_device(device: str | None) -> None:
+    """Refuse a device torch cannot use here before the model is read (torch's own error for
+    a missing GPU is an AssertionError deep in the loading)."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as error:
+        raise click.BadParameter(str(error).split(" at start")[0] + f", got {device!r}",
+                                 param_hint="--device") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter(f"{device!r}: CUDA is not available on this machine (use cpu)",
+                                 param_hint="--device")
 
 
 def label_name_of(model: Any) -> str:
