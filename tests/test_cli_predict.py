@@ -206,3 +206,31 @@ def test_unknown_device_is_a_usage_error(tagger_path):
     result = CliRunner().invoke(main, ["predict", "--device", "bogus", str(tagger_path), "-"],
                                 input="the dog\n")
     assert result.exit_code == 2 and "--device" in result.output and "'bogus'" in result.output
+
+
+def test_written_chunks_are_freed_without_the_cycle_collector(tagger_path, monkeypatch):
+    """Bounded memory: each chunk is freed by reference counting as soon as it is written (the
+    collector seldom runs on objects ``predict`` froze; benchmarks/cli_predict.py measures)."""
+    import gc
+    import weakref
+
+    model = load_model(tagger_path, device="cpu")
+    seen: list[weakref.ref] = []
+    original = model.predict
+
+    def predict(sentences, **kwargs):
+        seen.extend(weakref.ref(sentence) for sentence in sentences)
+        return original(sentences, **kwargs)
+
+    monkeypatch.setattr(model, "predict", predict)
+    monkeypatch.setattr(sys.modules["tagkit_core.cli.predict"], "load_cli_model",
+                        lambda path, device: model)
+    gc.collect()
+    gc.disable()
+    try:
+        result = run([str(tagger_path), "--chunk-size", "5"], input="the dog runs .\n" * 20)
+        alive = sum(ref() is not None for ref in seen)
+    finally:
+        gc.enable()
+    assert result.exit_code == 0 and len(seen) == 20
+    assert alive == 0

@@ -89,7 +89,24 @@ def _predict_stream(model, stream: BinaryIO, name: str, out: TextIO, *, input_fo
         model.predict(batch, mini_batch_size=mini_batch_size, label_name=label_name)
         for sentence in batch:
             write(sentence, out)
+        _release(batch)
         del chunk, batch
+
+
+def _release(sentences: list) -> None:
+    """Let reference counting free a written chunk at once.
+
+    Each token points back at its sentence, a reference cycle that only the cyclic garbage
+    collector frees, and it seldom does here: ``predict`` freezes the objects that exist
+    (:mod:`tagkit_core.gc_control`) and unfreezing hands them to the oldest generation, which
+    is collected rarely. Measured on 100,000 lines, peak RSS grew as if every sentence were
+    kept. Cutting the back references breaks the cycles; a ``gc.collect()`` per chunk would do
+    the same at the price of walking every live object each time.
+    """
+    for sentence in sentences:
+        for token in sentence.tokens:
+            token.sentence = None
+        sentence.tokens = []
 
 
 def _open_input(name: str):
