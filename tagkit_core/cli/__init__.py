@@ -22,11 +22,13 @@ import click
 
 from tagkit_core import __version__
 from tagkit_core.cli.components import components
+from tagkit_core.cli.evaluate import evaluate
 from tagkit_core.cli.group import DEBUG_KEY, QUIET_KEY, TagkitGroup
 from tagkit_core.cli.info import info
 from tagkit_core.cli.init import init
 from tagkit_core.cli.plot import plot
 from tagkit_core.cli.plugins import plugins
+from tagkit_core.cli.predict import predict
 from tagkit_core.cli.resume import resume
 from tagkit_core.cli.train import train
 
@@ -56,4 +58,6 @@ main.add_command(plot)
 main.add_command(train)
 main.add_command(resume)
 main.add_command(init)
+main.add_command(predict)
+main.add_command(evaluate)
 main.add_command(info)

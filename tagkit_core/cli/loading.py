@@ -1,0 +1,56 @@
+"""Opening a model file for a command: any tagkit model, its errors as one-line messages.
+
+``predict`` and ``evaluate`` take whatever model a file holds (a sequence tagger, a text
+classifier, a third party's model): :func:`tagkit_core.persistence.load_model` finds its class
+through the registry. What a user can get wrong (no such file, not a model file, a plugin not
+installed) becomes a :class:`click.ClickException` with the loader's message, which names the
+file and, for a missing plugin, the distribution to install.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["load_cli_model", "label_name_of"]
+
+
+def load_cli_model(path: Path, device: str | None = None) -> Any:
+    """The model in ``path``, in eval mode, on ``device`` (default: the GPU when there is one)."""
+    from tagkit_core.model_schema import ModelFileError
+    from tagkit_core.persistence import load_model
+    from tagkit_core.registry import ComponentNotFound, DuplicateComponent
+
+    _check_device(device)
+    try:
+        return load_model(path, device=device)
+    except (ModelFileError, ComponentNotFound, DuplicateComponent, OSError) as error:
+        raise click.ClickException(str(error)) from None
+    except RuntimeError as error:  # e.g. an unknown or unavailable --device
+        raise click.ClickException(f"{path}: cannot load the model on device {device!r}: "
+                                   f"{error}") from None
+
+
+def _check_device(device: str | None) -> None:
+    """Refuse a device torch cannot use here before the model is read (torch's own error for
+    a missing GPU is an AssertionError deep in the loading)."""
+    if device is None:
+        return
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as error:
+        raise click.BadParameter(str(error).split(" at start")[0] + f", got {device!r}",
+                                 param_hint="--device") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise click.BadParameter(f"{device!r}: CUDA is not available on this machine (use cpu)",
+                                 param_hint="--device")
+
+
+def label_name_of(model: Any) -> str:
+    """The label type the model predicts (a tagger's tag type, a classifier's label type)."""
+    name = getattr(model, "label_type", None) or getattr(model, "tag_type", None)
+    return name if isinstance(name, str) and name else "label"
