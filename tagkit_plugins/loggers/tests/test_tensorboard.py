@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -60,6 +61,10 @@ def test_resumed_run_replaces_epochs_logged_after_its_checkpoint(train_toy):
     shutil.copy(base_path / "checkpoint.pt", base_path / "after-epoch-2.pt")
 
     def resume(checkpoint):
+        # TensorBoard orders event files by name: creation second, host, pid, then a process-wide
+        # counter compared as text ("10" < "9"). Runs in one process within one second could
+        # sort out of order; real resumes start seconds apart, so wait into the next second.
+        time.sleep(1.05)
         resumed = ModelTrainer.load_checkpoint(base_path / checkpoint, trainer.corpus)
         resumed.train(base_path, max_epochs=3, mini_batch_size=4, learning_rate=0.5,
                       length_bucketing=False, shuffle=False, save_final_model=False,
