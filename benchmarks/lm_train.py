@@ -79,11 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--directions", default="forward,backward")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (1 on a machine whose cores are shared)")
     parser.add_argument("--resume", action="store_true",
                         help="continue a direction from OUT/DIRECTION/checkpoint.pt where one "
                              "exists (exact resume: the result equals an uninterrupted run's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    import torch
+
+    torch.set_num_threads(args.threads)
 
     from tagkit_core.seeding import set_seed
     from tagkit_flair_embeddings import (
