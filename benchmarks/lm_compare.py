@@ -115,11 +115,25 @@ def flair_characters(out: Path) -> None:
     out.write_text(json.dumps(items), encoding="utf-8")
 
 
+def warm_up_optimizer() -> None:
+    """One SGD step on a scalar. A process's first optimizer step makes torch import its
+    compiler stack (``torch._dynamo``, sympy: 2 to 6 s here); importing flair already does
+    that, importing tagkit does not, so without this the tagkit figure alone would carry it.
+    Both workers take the step before the clock starts."""
+    import torch
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    weight.sum().backward()
+    optimizer.step()
+
+
 def train_worker(args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
+    warm_up_optimizer()
     lm_out = Path(args.lm_out)
     if args.system == "flair":
         from flair.data import Dictionary
@@ -222,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flair-python", default=str(FLAIR_ENV / "venv" / "bin" / "python"))
     parser.add_argument("--lock", default="/tmp/bench.lock",
                         help="flock file around each measurement ('' for none: smoke runs)")
+    parser.add_argument("--phases", default="train,embed",
+                        help="train (LM training speed), embed (needs the LMs a train phase "
+                             "wrote to the same --out)")
     parser.add_argument("--worker", choices=["chars", "train", "embed"])
     parser.add_argument("--system", choices=["tagkit", "flair"])
     parser.add_argument("--corpus")
@@ -253,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     train_chars = write_corpus(out / "corpus", args.train_chars)
     common = ["--out", str(out), "--threads", str(args.threads), "--hidden", str(args.hidden)]
     runs: dict = {"train": {"tagkit": [], "flair": []}}
-    for repeat in range(args.repeats):
+    phases = args.phases.split(",")
+    for repeat in range(args.repeats if "train" in phases else 0):
         order = ("tagkit", "flair") if repeat % 2 == 0 else ("flair", "tagkit")
         for system in order:
             row = run_worker(pythons[system], [
@@ -264,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
                 "--train-chars", str(train_chars)], envs[system], args.lock)
             runs["train"][system].append(row)
             print(json.dumps({"train": system, "repeat": repeat, **row}), flush=True)
-    for mode in ("none", "cpu"):
+    modes = ("none", "cpu") if "embed" in phases else ()
+    for mode in modes:
         runs[mode] = {"tagkit": [], "flair": []}
         for repeat in range(args.repeats):
             order = ("tagkit", "flair") if repeat % 2 == 0 else ("flair", "tagkit")
@@ -283,11 +302,11 @@ def main(argv: list[str] | None = None) -> int:
                      "sequence_length": args.sequence_length, "batch": args.batch,
                      "threads": args.threads, "repeats": args.repeats}
     t, f = runs["train"]["tagkit"], runs["train"]["flair"]
-    summary["train"] = {"tagkit_chars_per_second": median(t, "chars_per_second"),
+    summary["train"] = {} if not t else {"tagkit_chars_per_second": median(t, "chars_per_second"),
                         "flair_chars_per_second": median(f, "chars_per_second"),
                         "ratio": round(median(t, "chars_per_second")
                                        / median(f, "chars_per_second"), 2)}
-    for mode in ("none", "cpu"):
+    for mode in modes:
         t, f = runs[mode]["tagkit"], runs[mode]["flair"]
         summary[f"embed_{mode}"] = {
             **{f"{name}_{key}": median(rows, key) for name, rows in (("tagkit", t), ("flair", f))
