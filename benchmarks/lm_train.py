@@ -79,8 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--directions", default="forward,backward")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (1 on a machine whose cores are shared)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a direction from OUT/DIRECTION/checkpoint.pt where one "
+                             "exists (exact resume: the result equals an uninterrupted run's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    import torch
+
+    torch.set_num_threads(args.threads)
 
     from tagkit_core.seeding import set_seed
     from tagkit_flair_embeddings import (
@@ -97,11 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     for direction in args.directions.split(","):
         forward = direction == "forward"
         set_seed(args.seed)
-        lm = LanguageModel(dictionary, is_forward_lm=forward, hidden_size=args.hidden,
-                           nlayers=args.nlayers, embedding_size=args.embedding_size)
         corpus = TextCorpus(corpus_dir, dictionary, forward=forward)
+        checkpoint = args.out / direction / "checkpoint.pt"
+        if args.resume and checkpoint.exists():
+            trainer = LanguageModelTrainer.load_checkpoint(checkpoint, corpus)
+        else:
+            lm = LanguageModel(dictionary, is_forward_lm=forward, hidden_size=args.hidden,
+                               nlayers=args.nlayers, embedding_size=args.embedding_size)
+            trainer = LanguageModelTrainer(lm, corpus)
         started = time.perf_counter()
-        result = LanguageModelTrainer(lm, corpus).train(
+        result = trainer.train(
             args.out / direction, sequence_length=args.sequence_length,
             mini_batch_size=args.batch, learning_rate=args.lr, max_epochs=args.epochs,
             seed=args.seed, log_every=20)
@@ -116,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             "hidden_size": args.hidden, "wall_seconds": round(time.perf_counter() - started, 1),
         }
         print(json.dumps({"direction": direction, **results[direction]}), flush=True)
-    (args.out / "lm_train.json").write_text(json.dumps(results, indent=2) + "\n")
+    summary = args.out / "lm_train.json"
+    earlier = json.loads(summary.read_text()) if summary.exists() else {}
+    summary.write_text(json.dumps({**earlier, **results}, indent=2) + "\n")
     return 0
 
 

@@ -141,11 +141,17 @@ class LanguageModel(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """``ids`` is ``(seq, batch)``; returns the logits ``(seq, batch, chars)``, the
         representation ``(seq, batch, output_size)`` and the new hidden state."""
+        output, hidden = self.representation(ids, hidden)
+        return self.decoder(output), output, hidden
+
+    def representation(self, ids: torch.Tensor, hidden: tuple[torch.Tensor, torch.Tensor]
+                       ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """:meth:`forward` without the decoder: what :class:`FlairEmbeddings` reads. Embedding
+        never needs the logits, which were about 12% of an embedding pass at 256 units."""
         output, hidden = self.rnn(self.drop(self.encoder(ids)), hidden)
         if self.proj is not None:
             output = self.proj(output)
-        output = self.drop(output)
-        return self.decoder(output), output, hidden
+        return self.drop(output), hidden
 
     def encode(self, text: str) -> torch.Tensor:
         """Character ids of ``text`` (unknown characters are ``<unk>``)."""
@@ -168,11 +174,39 @@ class LanguageModel(nn.Module):
         ids = torch.stack([self.encode(s.ljust(longest)) for s in padded], dim=1)
         ids = ids.to(self.encoder.weight.device, non_blocking=True)
         hidden = self.init_hidden(len(strings))
+        lengths = torch.tensor([len(s) for s in padded])
         outputs = []
         for start in range(0, longest, chars_per_chunk):
-            _, output, hidden = self.forward(ids[start: start + chars_per_chunk], hidden)
+            chunk = ids[start: start + chars_per_chunk]
+            left = (lengths - start).clamp(0, chunk.shape[0])
+            if bool((left == chunk.shape[0]).all()):
+                output, hidden = self.representation(chunk, hidden)
+            else:
+                output, hidden = self._packed_representation(chunk, hidden, left)
             outputs.append(output)
-        return torch.cat(outputs, dim=0)
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=0)
+
+    def _packed_representation(self, ids: torch.Tensor, hidden: tuple[torch.Tensor, torch.Tensor],
+                               lengths: torch.Tensor
+                               ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """:meth:`representation` of a chunk whose strings end at ``lengths`` (0 for one that
+        ended before it): the LSTM runs packed, over the strings' own characters only, not
+        the padding up to the longest (on EWT's test batches most of the positions). Outputs
+        past a string's end are zeros (nothing reads them); its state stays as it was."""
+        running = (lengths > 0).nonzero().squeeze(1)  # on the CPU, as packing wants
+        active = running.to(ids.device)
+        inputs = self.drop(self.encoder(ids))
+        packed = nn.utils.rnn.pack_padded_sequence(inputs[:, active], lengths[running],
+                                                   enforce_sorted=False)
+        state = (hidden[0][:, active].contiguous(), hidden[1][:, active].contiguous())
+        result, (h_n, c_n) = self.rnn(packed, state)
+        result, _ = nn.utils.rnn.pad_packed_sequence(result, total_length=ids.shape[0])
+        output = result.new_zeros(ids.shape[0], ids.shape[1], self.hidden_size)
+        output[:, active] = result
+        hidden = (hidden[0].index_copy(1, active, h_n), hidden[1].index_copy(1, active, c_n))
+        if self.proj is not None:
+            output = self.proj(output)
+        return self.drop(output), hidden
 
     def get_config(self) -> dict[str, Any]:
         return {"dictionary": self.dictionary.to_dict(), "is_forward_lm": self.is_forward_lm,

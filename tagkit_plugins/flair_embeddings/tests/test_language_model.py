@@ -118,3 +118,19 @@ def test_chunked_representation_equals_unchunked():
         for chunk in (1, 3, 7):
             chunked = lm.get_representation(strings, "\n", " ", chars_per_chunk=chunk)
             assert torch.allclose(whole, chunked, atol=1e-6), chunk
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("chunk", [3, 512])
+def test_a_batch_of_unequal_strings_equals_each_string_alone(forward, chunk):
+    """The batch runs packed (each string over its own characters, none over padding), chunk
+    after chunk with strings ending inside or before a chunk; every string's positions equal
+    those of the string run alone."""
+    lm = tiny_lm(forward=forward).eval()
+    strings = ["the cat sat on the mat .", "a dog", "the log", "the dog saw the cat"]
+    with torch.no_grad():
+        batch = lm.get_representation(strings, "\n", " ", chunk)
+        for i, text in enumerate(strings):
+            alone = lm.get_representation([text], "\n", " ", 10_000)[:, 0]
+            assert torch.allclose(batch[: alone.shape[0], i], alone, atol=1e-6)
+            assert not batch[alone.shape[0]:, i].any()  # past its end: nothing computed

@@ -1,0 +1,322 @@
+"""tagkit against Flair 0.15.1: character-LM training speed and FlairEmbeddings embedding speed.
+
+One run measures both systems, alternating tagkit and Flair, each measurement in a fresh
+process (``flock /tmp/bench.lock`` around each, so no other benchmark on the machine overlaps
+it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_compare.json``).
+
+* **LM training** (characters per second): a forward LM of the same size (``--hidden``, one
+  layer, character embedding 100) on the same text (the first ``--train-chars`` characters of
+  UD English EWT train's ``# text =`` lines, one split; dev's first 20k characters as
+  valid.txt and test.txt), the same sequence length, batch and learning rate, one epoch:
+  Flair's ``LanguageModelTrainer`` with its ``TextCorpus``, tagkit's with its own. Both use
+  Flair's character dictionary (``common_characters``, 110 items), so the decoders have the
+  same size. The figure is training characters / wall time of the whole ``train`` call (which
+  for both includes one validation pass, saving the best model and the test pass).
+* **Embedding** (tokens per second, seconds, peak memory): the EWT test set (2077 sentences,
+  the CoNLL-U word lines, the same token lists for both) embedded with ``FlairEmbeddings`` in
+  batches of 32, each system with the LM it trained in the first training repeat (Flair's from
+  its own ``best-lm.pt``). After every batch the storage mode is applied: ``none`` drops the
+  vectors, ``cpu`` keeps them (Flair: ``store_embeddings``; tagkit: the storage mode's
+  ``after_batch``). Peak memory is the process's peak resident set (``ru_maxrss``) and its
+  growth during the embedding.
+
+Two threads for both. About five minutes on two CPU cores with the defaults::
+
+    python benchmarks/lm_compare.py --out bench-out/lm-compare
+
+``--flair-python`` (default ``/work/flair-env/venv/bin/python``, run with
+``FLAIR_CACHE_ROOT=/work/flair-env/flaircache``) is Flair's interpreter; this same file is its
+worker (``--worker``), importing only Flair there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+EWT = HERE.parent.parent.parent / "shared" / "datasets" / "ud_english_ewt"
+FLAIR_ENV = Path("/work/flair-env")
+COMMON_CHARACTERS = FLAIR_ENV / "flaircache" / "datasets" / "common_characters"
+
+
+def conllu_tokens(path: Path) -> list[list[str]]:
+    """The word forms of every sentence (multi-word token ranges and empty nodes skipped)."""
+    sentences, words = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            line = line.rstrip("\n")
+            if not line:
+                if words:
+                    sentences.append(words)
+                words = []
+            elif not line.startswith("#"):
+                cols = line.split("\t")
+                if cols[0].isdigit():
+                    words.append(cols[1])
+    if words:
+        sentences.append(words)
+    return sentences
+
+
+def texts(path: Path) -> list[str]:
+    prefix = "# text = "
+    with open(path, encoding="utf-8") as handle:
+        return [line[len(prefix):].rstrip("\n") for line in handle if line.startswith(prefix)]
+
+
+def head_chars(lines: list[str], limit: int) -> list[str]:
+    kept, total = [], 0
+    for line in lines:
+        if total >= limit:
+            break
+        kept.append(line)
+        total += len(line) + 1
+    return kept
+
+
+def write_corpus(folder: Path, train_chars: int) -> int:
+    """Flair's layout; returns the training characters (newlines included)."""
+    train = head_chars(texts(EWT / "en_ewt-ud-train.conllu"), train_chars)
+    (folder / "train").mkdir(parents=True, exist_ok=True)
+    (folder / "train" / "train_split_1").write_text("\n".join(train) + "\n", encoding="utf-8")
+    dev = head_chars(texts(EWT / "en_ewt-ud-dev.conllu"), 20_000)
+    for name in ("valid.txt", "test.txt"):
+        (folder / name).write_text("\n".join(dev) + "\n", encoding="utf-8")
+    return sum(len(t) + 1 for t in train)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ---------------------------------------------------------------- workers (one per process)
+
+def flair_characters(out: Path) -> None:
+    from flair.data import Dictionary
+
+    dictionary = Dictionary.load_from_file(str(COMMON_CHARACTERS))
+    items = [item.decode("utf-8") for item in dictionary.idx2item]
+    out.write_text(json.dumps(items), encoding="utf-8")
+
+
+def warm_up_optimizer() -> None:
+    """One SGD step on a scalar. A process's first optimizer step makes torch import its
+    compiler stack (``torch._dynamo``, sympy: 2 to 6 s here); importing flair already does
+    that, importing tagkit does not, so without this the tagkit figure alone would carry it.
+    Both workers take the step before the clock starts."""
+    import torch
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=0.1)
+    weight.sum().backward()
+    optimizer.step()
+
+
+def train_worker(args: argparse.Namespace) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    warm_up_optimizer()
+    lm_out = Path(args.lm_out)
+    if args.system == "flair":
+        from flair.data import Dictionary
+        from flair.models import LanguageModel
+        from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
+
+        dictionary = Dictionary.load_from_file(str(COMMON_CHARACTERS))
+        lm = LanguageModel(dictionary, is_forward_lm=True, hidden_size=args.hidden, nlayers=1)
+        corpus = TextCorpus(args.corpus, dictionary, forward=True, character_level=True)
+        trainer = LanguageModelTrainer(lm, corpus)
+        started = time.perf_counter()
+        trainer.train(lm_out, sequence_length=args.sequence_length,
+                      mini_batch_size=args.batch, learning_rate=20, max_epochs=1)
+        seconds = time.perf_counter() - started
+    else:
+        from tagkit_flair_embeddings import (
+            LanguageModel,
+            LanguageModelTrainer,
+            TextCorpus,
+            character_dictionary,
+        )
+
+        items = json.loads(Path(args.chars).read_text(encoding="utf-8"))
+        dictionary = character_dictionary(["".join(i for i in items if len(i) == 1)])
+        lm = LanguageModel(dictionary, is_forward_lm=True, hidden_size=args.hidden, nlayers=1)
+        corpus = TextCorpus(args.corpus, dictionary, forward=True)
+        started = time.perf_counter()
+        LanguageModelTrainer(lm, corpus).train(
+            lm_out, sequence_length=args.sequence_length, mini_batch_size=args.batch,
+            learning_rate=20, max_epochs=1, log_every=1000)
+        seconds = time.perf_counter() - started
+    chars = int(args.train_chars)
+    return {"seconds": round(seconds, 2), "chars_per_second": round(chars / seconds),
+            "dictionary": len(dictionary)}
+
+
+def embed_worker(args: argparse.Namespace) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    words = conllu_tokens(EWT / "en_ewt-ud-test.conllu")
+    tokens = sum(len(w) for w in words)
+    if args.system == "flair":
+        from flair.data import Sentence
+        from flair.embeddings import FlairEmbeddings
+        from flair.training_utils import store_embeddings
+
+        embedding = FlairEmbeddings(str(args.lm))
+        sentences = [Sentence(w) for w in words]
+        before = rss_mb()
+        started = time.perf_counter()
+        for i in range(0, len(sentences), 32):
+            batch = sentences[i: i + 32]
+            embedding.embed(batch)
+            store_embeddings(batch, args.mode)
+        seconds = time.perf_counter() - started
+        kept = sum(1 for s in sentences for t in s if t.get_embedding().numel())
+    else:
+        from tagkit_core.data import Sentence
+        from tagkit_core.storage import resolve_storage_mode
+        from tagkit_flair_embeddings import FlairEmbeddings
+
+        embedding = FlairEmbeddings(str(args.lm))
+        mode = resolve_storage_mode(args.mode, torch.device("cpu"))
+        sentences = [Sentence(w) for w in words]
+        before = rss_mb()
+        started = time.perf_counter()
+        with torch.no_grad():
+            for i in range(0, len(sentences), 32):
+                batch = sentences[i: i + 32]
+                embedding(batch, storage=mode)
+                mode.after_batch(batch)
+        seconds = time.perf_counter() - started
+        kept = sum(len(s) for s in sentences if embedding.name in s.embeddings)
+    return {"seconds": round(seconds, 3), "tokens_per_second": round(tokens / seconds),
+            "tokens": tokens, "tokens_kept": kept, "peak_rss_mb": round(peak_mb(), 1),
+            "rss_growth_mb": round(peak_mb() - before, 1)}
+
+
+# ---------------------------------------------------------------- the driver
+
+def run_worker(python: str, argv: list[str], env: dict | None, lock: str) -> dict:
+    command = (["flock", lock] if lock else []) + [python, str(HERE), *argv]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--train-chars", type=int, default=300_000,
+                        help="training text (the worker gets the exact count)")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--sequence-length", type=int, default=250)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--flair-python", default=str(FLAIR_ENV / "venv" / "bin" / "python"))
+    parser.add_argument("--lock", default="/tmp/bench.lock",
+                        help="flock file around each measurement ('' for none: smoke runs)")
+    parser.add_argument("--phases", default="train,embed",
+                        help="train (LM training speed), embed (needs the LMs a train phase "
+                             "wrote to the same --out)")
+    parser.add_argument("--worker", choices=["chars", "train", "embed"])
+    parser.add_argument("--system", choices=["tagkit", "flair"])
+    parser.add_argument("--corpus")
+    parser.add_argument("--chars")
+    parser.add_argument("--lm-out")
+    parser.add_argument("--lm")
+    parser.add_argument("--mode")
+    args = parser.parse_args(argv)
+
+    if args.worker == "chars":
+        flair_characters(Path(args.chars))
+        return 0
+    if args.worker == "train":
+        print(json.dumps(train_worker(args)), flush=True)
+        return 0
+    if args.worker == "embed":
+        print(json.dumps(embed_worker(args)), flush=True)
+        return 0
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    flair_env = {**os.environ, "FLAIR_CACHE_ROOT": str(FLAIR_ENV / "flaircache")}
+    pythons = {"tagkit": sys.executable, "flair": args.flair_python}
+    envs = {"tagkit": None, "flair": flair_env}
+    chars_file = out / "chars.json"
+    run_worker_plain = [args.flair_python, str(HERE), "--out", str(out), "--worker", "chars",
+                        "--chars", str(chars_file)]
+    subprocess.run(run_worker_plain, check=True, env=flair_env)
+    train_chars = write_corpus(out / "corpus", args.train_chars)
+    common = ["--out", str(out), "--threads", str(args.threads), "--hidden", str(args.hidden)]
+    runs: dict = {"train": {"tagkit": [], "flair": []}}
+    phases = args.phases.split(",")
+    for repeat in range(args.repeats if "train" in phases else 0):
+        order = ("tagkit", "flair") if repeat % 2 == 0 else ("flair", "tagkit")
+        for system in order:
+            row = run_worker(pythons[system], [
+                *common, "--worker", "train", "--system", system, "--corpus",
+                str(out / "corpus"), "--chars", str(chars_file), "--lm-out",
+                str(out / f"lm-{system}-{repeat}"), "--sequence-length",
+                str(args.sequence_length), "--batch", str(args.batch),
+                "--train-chars", str(train_chars)], envs[system], args.lock)
+            runs["train"][system].append(row)
+            print(json.dumps({"train": system, "repeat": repeat, **row}), flush=True)
+    modes = ("none", "cpu") if "embed" in phases else ()
+    for mode in modes:
+        runs[mode] = {"tagkit": [], "flair": []}
+        for repeat in range(args.repeats):
+            order = ("tagkit", "flair") if repeat % 2 == 0 else ("flair", "tagkit")
+            for system in order:
+                row = run_worker(pythons[system], [
+                    *common, "--worker", "embed", "--system", system, "--mode", mode,
+                    "--lm", str(out / f"lm-{system}-0" / "best-lm.pt")], envs[system], args.lock)
+                runs[mode][system].append(row)
+                print(json.dumps({"embed": system, "mode": mode, "repeat": repeat, **row}),
+                      flush=True)
+
+    def median(rows: list[dict], key: str) -> float:
+        return statistics.median(r[key] for r in rows)
+
+    summary: dict = {"train_chars": train_chars, "hidden": args.hidden,
+                     "sequence_length": args.sequence_length, "batch": args.batch,
+                     "threads": args.threads, "repeats": args.repeats}
+    t, f = runs["train"]["tagkit"], runs["train"]["flair"]
+    summary["train"] = {} if not t else {"tagkit_chars_per_second": median(t, "chars_per_second"),
+                        "flair_chars_per_second": median(f, "chars_per_second"),
+                        "ratio": round(median(t, "chars_per_second")
+                                       / median(f, "chars_per_second"), 2)}
+    for mode in modes:
+        t, f = runs[mode]["tagkit"], runs[mode]["flair"]
+        summary[f"embed_{mode}"] = {
+            **{f"{name}_{key}": median(rows, key) for name, rows in (("tagkit", t), ("flair", f))
+               for key in ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb")},
+            "ratio": round(median(t, "tokens_per_second") / median(f, "tokens_per_second"), 2)}
+    (out / "lm_compare.json").write_text(json.dumps({"summary": summary, "runs": runs},
+                                                    indent=2) + "\n")
+    print(json.dumps(summary, indent=2), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
