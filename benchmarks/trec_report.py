@@ -57,12 +57,18 @@ def parse_args(system: str) -> argparse.Namespace:
                              "(minilm; Flair's fine_tune schedule). Off by default")
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="override the recipe's RNN hidden size")
+    parser.add_argument("--length-groups", type=int, default=None,
+                        help="tagkit: length_groups_per_batch (default: the recipe's, else "
+                             "the trainer's)")
     parser.add_argument("--glove", default=None,
                         help="Flair: GloVe 6B 50d as a gensim KeyedVectors file")
     args = parser.parse_args()
     args.settings = dict(RECIPES[args.recipe])
     if args.epochs is not None:
         args.settings["max_epochs"] = args.epochs
+    if args.length_groups is not None:
+        args.settings["tagkit_options"] = {**args.settings.get("tagkit_options", {}),
+                                           "length_groups_per_batch": args.length_groups}
     if args.hidden_size is not None:
         args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
     return args

@@ -54,6 +54,9 @@ class Model(nn.Module):
     component_kind: ClassVar[str] = "model"
     registry_name: ClassVar[str] = ""
     label_type: str = ""
+    #: ``ModelTrainer.train`` options this kind of model trains with unless the call gives
+    #: them (a model-specific default, documented on the subclass).
+    training_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every component's initial weights come from its own seeded generator, so the

@@ -288,6 +288,18 @@ def test_training_learns_the_toy_questions(toy_document, toy_corpus, tmp_path):
     assert sentence.get_labels("class")[0].value == "LOC"
 
 
+def test_a_classifier_trains_with_one_length_group_unless_told(toy_document, toy_corpus,
+                                                               tmp_path):
+    classifier = TextClassifier(toy_document(), toy_corpus.make_label_dictionary(), "class")
+    trainer = ModelTrainer(classifier, toy_corpus)
+    trainer.train(tmp_path / "default", max_epochs=1, show_progress=False)
+    assert trainer.config.length_groups_per_batch == 1
+    trainer = ModelTrainer(classifier, toy_corpus)
+    trainer.train(tmp_path / "two", max_epochs=1, show_progress=False,
+                  length_groups_per_batch=2)
+    assert trainer.config.length_groups_per_batch == 2
+
+
 def test_chunked_batches_give_the_whole_batches_weights(toy_document, toy_corpus, tmp_path):
     weights = []
     for chunk in (None, 3):
