@@ -112,8 +112,8 @@ class ModelTrainer:
 
         The options are the fields of :class:`TrainingConfig` (this signature and the list
         below are generated from it); an unknown one is a ``TypeError`` naming the closest.
-        Options not given take the model's ``training_defaults`` first (a text classifier:
-        one length group per batch), then the listed defaults.
+        Options not given take the model's ``training_defaults`` first (a text classifier
+        over ``DocumentRNNEmbeddings``: one length group per batch), then the listed defaults.
         A fresh run seeds its draws with ``seed``; one from :meth:`load_checkpoint` continues
         the checkpointed run's random state instead.
 

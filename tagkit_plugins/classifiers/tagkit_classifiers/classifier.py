@@ -75,15 +75,17 @@ class TextClassifier(Model):
     :param multi_label_threshold: a class is predicted when its probability reaches this.
     :param loss_weights: label -> weight in the loss (unnamed labels weigh 1), for imbalance.
 
-    Trained with one length group per batch unless ``train(length_groups_per_batch=...)``
-    says otherwise: a document model runs its RNN or transformer once per group, and the two
-    groups that help a tagger's accuracy cost a classifier a second pass per batch (TREC-6,
-    tutorial recipe: the epoch's CPU time 2.6 s instead of 3.7 s; test accuracy 0.762 against
-    0.822 at seed 1, both above Flair's 0.736; docs/benchmarks.md).
+    Trains with its document embeddings' ``training_defaults`` unless ``train(...)`` gives
+    the option: ``DocumentRNNEmbeddings`` one length group per batch (its RNN runs once per
+    group; TREC-6 tutorial recipe: test accuracy 0.762 against 0.822 with two groups at seed
+    1, both above Flair's 0.736; docs/benchmarks.md), transformers the trainer's two.
     """
 
     registry_name = "text_classifier"
-    training_defaults = {"length_groups_per_batch": 1}
+
+    @property
+    def training_defaults(self) -> dict[str, Any]:  # type: ignore[override]
+        return dict(self.document_embeddings.training_defaults)
 
     def __init__(self, document_embeddings: DocumentEmbeddings, label_dictionary: Dictionary,
                  label_type: str | None = None, multi_label: bool = False,

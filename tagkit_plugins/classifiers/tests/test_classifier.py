@@ -288,9 +288,13 @@ def test_training_learns_the_toy_questions(toy_document, toy_corpus, tmp_path):
     assert sentence.get_labels("class")[0].value == "LOC"
 
 
-def test_a_classifier_trains_with_one_length_group_unless_told(toy_document, toy_corpus,
-                                                               tmp_path):
+def test_a_classifier_trains_with_its_embeddings_defaults_unless_told(toy_document, toy_corpus,
+                                                                      tmp_path):
     classifier = TextClassifier(toy_document(), toy_corpus.make_label_dictionary(), "class")
+    trainer = ModelTrainer(classifier, toy_corpus)
+    trainer.train(tmp_path / "plain", max_epochs=1, show_progress=False)
+    assert trainer.config.length_groups_per_batch == 2  # the trainer's own default
+    classifier.document_embeddings.training_defaults = {"length_groups_per_batch": 1}
     trainer = ModelTrainer(classifier, toy_corpus)
     trainer.train(tmp_path / "default", max_epochs=1, show_progress=False)
     assert trainer.config.length_groups_per_batch == 1

@@ -82,6 +82,10 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
     """
 
     registry_name = "document_rnn"
+    #: One length group per batch: the RNN runs once per group, and a second pass per batch
+    #: costs more than the padding it saves (TREC-6, tutorial recipe: the epoch's CPU time
+    #: 2.6 s instead of 3.7 s; docs/benchmarks.md).
+    training_defaults = {"length_groups_per_batch": 1}
 
     def __init__(self, embeddings: TokenEmbeddingsArg, hidden_size: int = 128,
                  rnn_layers: int = 1, reproject_words: bool = True,
