@@ -40,6 +40,23 @@ def epoch_times(log_path: str) -> list[float]:
     return seconds
 
 
+def epoch_cpu_plugin(epoch_cpu: list[float]):
+    """A Flair trainer plugin that appends each training loop's process CPU time (between
+    Flair's ``before_training_epoch`` and ``after_training_epoch``, i.e. before evaluation)."""
+    from flair.trainers.plugins import TrainerPlugin
+
+    class EpochCPU(TrainerPlugin):
+        @TrainerPlugin.hook
+        def before_training_epoch(self, **kwargs):
+            self.started = time.process_time()
+
+        @TrainerPlugin.hook
+        def after_training_epoch(self, **kwargs):
+            epoch_cpu.append(time.process_time() - self.started)
+
+    return EpochCPU()
+
+
 def main() -> None:
     args = parse_args("flair")
     settings = args.settings
@@ -63,23 +80,26 @@ def main() -> None:
     classifier = TextClassifier(document_embeddings(settings["document"], args.glove),
                                 label_type=label_type, label_dictionary=label_dictionary)
     trainer = ModelTrainer(classifier, corpus)
+    epoch_cpu = []
+    plugin = epoch_cpu_plugin(epoch_cpu)
     options = {"learning_rate": settings["learning_rate"],
                "mini_batch_size": settings["mini_batch_size"],
                "max_epochs": settings["max_epochs"],
                "optimizer": getattr(torch.optim, settings["optimizer"])}
     if args.warmup_fraction is not None:
         # fine_tune: a linear warm-up then a linear decay; the final model is tested
-        result = trainer.fine_tune(args.out, warmup_fraction=args.warmup_fraction, **options)
+        result = trainer.fine_tune(args.out, warmup_fraction=args.warmup_fraction,
+                                   plugins=[plugin], **options)
     else:
         result = trainer.train(args.out, anneal_factor=settings["anneal_factor"],
                                min_learning_rate=settings.get("min_learning_rate", 1e-4),
-                               patience=settings["patience"], **options)
+                               patience=settings["patience"], plugins=[plugin], **options)
     test_texts = [[token.text for token in sentence] for sentence in corpus.test]
     gold = [sentence.get_label(label_type).value for sentence in corpus.test]
     report("flair 0.15.1", args, classifier, test_texts, gold, Sentence,
            lambda sentence: sentence.get_label(label_type).value,
            epoch_times(os.path.join(args.out, "training.log")), result["test_score"],
-           load_seconds)
+           load_seconds, epoch_cpu)
 
 
 if __name__ == "__main__":

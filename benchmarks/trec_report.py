@@ -57,12 +57,18 @@ def parse_args(system: str) -> argparse.Namespace:
                              "(minilm; Flair's fine_tune schedule). Off by default")
     parser.add_argument("--hidden-size", type=int, default=None,
                         help="override the recipe's RNN hidden size")
+    parser.add_argument("--length-groups", type=int, default=None,
+                        help="tagkit: length_groups_per_batch (default: the recipe's, else "
+                             "the trainer's)")
     parser.add_argument("--glove", default=None,
                         help="Flair: GloVe 6B 50d as a gensim KeyedVectors file")
     args = parser.parse_args()
     args.settings = dict(RECIPES[args.recipe])
     if args.epochs is not None:
         args.settings["max_epochs"] = args.epochs
+    if args.length_groups is not None:
+        args.settings["tagkit_options"] = {**args.settings.get("tagkit_options", {}),
+                                           "length_groups_per_batch": args.length_groups}
     if args.hidden_size is not None:
         args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
     return args
@@ -75,13 +81,15 @@ def minilm_dir() -> str:
 
 
 def report(system, args, classifier, test_texts, gold, make_sentence, predicted_label,
-           epoch_seconds, test_score, load_seconds):
+           epoch_seconds, test_score, load_seconds, epoch_cpu_seconds=()):
     """Time ``predict`` on new sentences made of the test texts (three calls, median) and
     print the run's figures as one JSON line (the last line of output).
 
     :param test_texts: the test texts as word lists; ``gold`` their gold labels.
     :param make_sentence: word list -> a new sentence of the system.
     :param predicted_label: sentence -> the predicted label's value.
+    :param epoch_cpu_seconds: each training loop's process CPU time: on a shared machine the
+        wall time grows with the other processes' load, the CPU time much less.
     """
     seconds = []
     for _ in range(3):
@@ -96,6 +104,9 @@ def report(system, args, classifier, test_texts, gold, make_sentence, predicted_
         "system": system, "recipe": args.recipe, "settings": args.settings,
         "epochs": len(epoch_seconds), "epoch_seconds": epoch_seconds,
         "median_epoch_seconds": statistics.median(epoch_seconds) if epoch_seconds else None,
+        "epoch_cpu_seconds": list(epoch_cpu_seconds),
+        "median_epoch_cpu_seconds": statistics.median(epoch_cpu_seconds)
+        if epoch_cpu_seconds else None,
         "test_accuracy": test_score,
         "predict_sentences_per_second": len(test_texts) / median,
         "predict_sentences_per_second_each": [len(test_texts) / s for s in seconds],

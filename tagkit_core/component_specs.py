@@ -45,6 +45,10 @@ class ComponentBuildError(ModelFileError):
         self.field = field
 
 
+#: Exact types a config list may hold that need no conversion nor check (floats do: NaN).
+_PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
+
+
 def _kind_of(obj: Any) -> str | None:
     kind = getattr(type(obj), "component_kind", None)
     return kind if kind in COMPONENT_KINDS else None
@@ -90,6 +94,8 @@ def _plain(value: Any, where: str) -> Any:
                 raise TypeError(f"{where}: config keys must be strings, got {key!r}")
         return {key: _plain(item, field_path(where, key)) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(item) in _PLAIN_SCALARS for item in value):  # a vocabulary: no walk
+            return list(value)
         return [_plain(item, field_path(where, i)) for i, item in enumerate(value)]
     if isinstance(value, float) and not math.isfinite(value):
         raise TypeError(f"{where}: {value} cannot be saved in a model file")
@@ -135,6 +141,8 @@ def _built(value: Any, source: str, where: str) -> Any:
         return build_spec(value, source, where)
     if isinstance(value, dict):
         return {key: _built(item, source, field_path(where, key)) for key, item in value.items()}
+    if isinstance(value, list) and all(type(item) in _PLAIN_SCALARS for item in value):
+        return value
     if isinstance(value, list):
         return [_built(item, source, field_path(where, i)) for i, item in enumerate(value)]
     return value

@@ -162,6 +162,10 @@ class TokenEmbeddings(Embeddings):
 class DocumentEmbeddings(Embeddings):
     """Embeddings with one vector per sentence, stored as ``sentence.embedding``."""
 
+    #: ``ModelTrainer.train`` options a model over these embeddings trains with unless the
+    #: call gives them (see ``Model.training_defaults``).
+    training_defaults: ClassVar[dict[str, Any]] = {}
+
     def _embed_batch(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
                      ) -> torch.Tensor:  # pragma: no cover
         """Return ``(len(sentences), embedding_length)`` (``storage``: as for tokens)."""

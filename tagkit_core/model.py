@@ -58,6 +58,9 @@ class Model(nn.Module):
     #: trainer and saved in the model file's header; None for a model no trainer has touched
     #: or loaded from a file without a card.
     model_card: dict[str, Any] | None = None
+    #: ``ModelTrainer.train`` options this kind of model trains with unless the call gives
+    #: them (a model-specific default, documented on the subclass).
+    training_defaults: ClassVar[dict[str, Any]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # Every component's initial weights come from its own seeded generator, so the

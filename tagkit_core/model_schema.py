@@ -93,10 +93,15 @@ def _check_depth(value: Any, source: str, field: str, error: type[ModelFileError
         item, depth, where = todo.pop()
         if depth > MAX_DEPTH:
             raise error(f"{source}: {where} is nested more than {MAX_DEPTH} levels deep")
+        # A scalar within the limit needs no visit: skipping them (and their paths) keeps a
+        # 400,000-word vocabulary list from costing a second per load.
+        deep = depth + 1 > MAX_DEPTH
         if isinstance(item, dict):
-            todo.extend((v, depth + 1, field_path(where, k)) for k, v in item.items())
+            todo.extend((v, depth + 1, field_path(where, k)) for k, v in item.items()
+                        if deep or isinstance(v, (dict, list)))
         elif isinstance(item, list):
-            todo.extend((v, depth + 1, field_path(where, i)) for i, v in enumerate(item))
+            todo.extend((v, depth + 1, field_path(where, i)) for i, v in enumerate(item)
+                        if deep or isinstance(v, (dict, list)))
 
 
 def is_spec(value: Any) -> bool:
@@ -168,9 +173,11 @@ def _nested_specs(config: Any, where: str):
             if COMPONENT_KEY in item:
                 yield item, at
                 continue
-            todo.extend((v, field_path(at, k)) for k, v in item.items())
+            todo.extend((v, field_path(at, k)) for k, v in item.items()
+                        if isinstance(v, (dict, list)))
         elif isinstance(item, list):
-            todo.extend((v, field_path(at, i)) for i, v in enumerate(item))
+            todo.extend((v, field_path(at, i)) for i, v in enumerate(item)
+                        if isinstance(v, (dict, list)))
 
 
 def check_header(header: Any, source: str, where: str = "",

@@ -114,6 +114,8 @@ class ModelTrainer:
 
         The options are the fields of :class:`TrainingConfig` (this signature and the list
         below are generated from it); an unknown one is a ``TypeError`` naming the closest.
+        Options not given take the model's ``training_defaults`` first (a text classifier
+        over ``DocumentRNNEmbeddings``: one length group per batch), then the listed defaults.
         A fresh run seeds its draws with ``seed``; one from :meth:`load_checkpoint` continues
         the checkpointed run's random state instead.
 
@@ -121,7 +123,8 @@ class ModelTrainer:
             training.log, loss.tsv and weights.txt go there.
 {options}
         """
-        self.config = config = TrainingConfig.from_options(options)
+        self.config = config = TrainingConfig.from_options(
+            {**self.model.training_defaults, **options})
         plugins = [*self.plugins, *resolve_loggers(get_registry(), config.loggers)]
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)

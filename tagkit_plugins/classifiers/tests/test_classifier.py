@@ -145,6 +145,30 @@ def test_bfloat16_prediction_gives_close_probabilities(toy_document):
         classifier.predict(texts, precision="float16")
 
 
+def test_int8_prediction_is_close_restores_the_layers_and_follows_weight_changes(toy_document):
+    classifier = TextClassifier(toy_document(), dictionary("NUM", "HUM", "LOC"), "class")
+    texts = [Sentence("who is paris"), Sentence("where is it"), Sentence("how many")]
+    full = scores_of(classifier, texts).softmax(1)
+    classifier.predict(texts, precision="int8")
+    for sentence, row in zip(texts, full):
+        (label,) = sentence.get_labels("class")
+        assert label.score == pytest.approx(row.max().item(), abs=0.05)
+    assert type(classifier.decoder) is torch.nn.Linear  # swapped back after the call
+    assert all(not k.startswith("_int8") for k in classifier.state_dict())
+    with torch.no_grad():  # an in-place change (as an optimizer step): the int8 twin is rebuilt
+        classifier.decoder.weight.zero_()
+        classifier.decoder.bias.copy_(torch.tensor([0.0, 5.0, 0.0]))
+    classifier.predict(texts, precision="int8")
+    assert [s.get_labels("class")[0].value for s in texts] == ["HUM"] * 3
+
+
+def test_int8_prediction_is_refused_off_the_cpu(toy_document):
+    from tagkit_classifiers.precision import check_precision
+
+    with pytest.raises(ValueError, match="CPU only"):
+        check_precision("int8", torch.device("cuda"))
+
+
 def test_all_class_probabilities_come_predicted_first(toy_document):
     classifier = TextClassifier(toy_document(), dictionary("NUM", "HUM", "LOC"), "class")
     sentence = Sentence("how many rivers")
@@ -262,6 +286,22 @@ def test_training_learns_the_toy_questions(toy_document, toy_corpus, tmp_path):
     sentence = Sentence("where was the computer born")
     loaded.predict(sentence)
     assert sentence.get_labels("class")[0].value == "LOC"
+
+
+def test_a_classifier_trains_with_its_embeddings_defaults_unless_told(toy_document, toy_corpus,
+                                                                      tmp_path):
+    classifier = TextClassifier(toy_document(), toy_corpus.make_label_dictionary(), "class")
+    trainer = ModelTrainer(classifier, toy_corpus)
+    trainer.train(tmp_path / "plain", max_epochs=1, show_progress=False)
+    assert trainer.config.length_groups_per_batch == 2  # the trainer's own default
+    classifier.document_embeddings.training_defaults = {"length_groups_per_batch": 1}
+    trainer = ModelTrainer(classifier, toy_corpus)
+    trainer.train(tmp_path / "default", max_epochs=1, show_progress=False)
+    assert trainer.config.length_groups_per_batch == 1
+    trainer = ModelTrainer(classifier, toy_corpus)
+    trainer.train(tmp_path / "two", max_epochs=1, show_progress=False,
+                  length_groups_per_batch=2)
+    assert trainer.config.length_groups_per_batch == 2
 
 
 def test_chunked_batches_give_the_whole_batches_weights(toy_document, toy_corpus, tmp_path):

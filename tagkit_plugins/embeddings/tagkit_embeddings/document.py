@@ -3,7 +3,8 @@
 Both follow Flair's semantics so the text-classification tutorial ports unchanged:
 
 * :class:`DocumentRNNEmbeddings` runs a GRU or LSTM over the (optionally re-projected) word
-  vectors with packed sequences, so padding never reaches the RNN, and returns its output at
+  vectors (a bidirectional one on packed sequences; padding never reaches the vectors it
+  returns, see ``_run_rnn``), and returns its output at
   the sentence's last word (the final state); a bidirectional RNN returns the outputs at the
   first and the last word side by side, ``4 * hidden_size`` numbers, as Flair does.
 * :class:`DocumentPoolEmbeddings` takes the mean, max or min of the word vectors over the
@@ -81,6 +82,10 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
     """
 
     registry_name = "document_rnn"
+    #: One length group per batch: the RNN runs once per group, and a second pass per batch
+    #: costs more than the padding it saves (TREC-6, tutorial recipe: the epoch's CPU time
+    #: 2.6 s instead of 3.7 s; docs/benchmarks.md).
+    training_defaults = {"length_groups_per_batch": 1}
 
     def __init__(self, embeddings: TokenEmbeddingsArg, hidden_size: int = 128,
                  rnn_layers: int = 1, reproject_words: bool = True,
@@ -128,10 +133,7 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
             x = self.word_dropout(x)
         if self.reproject_words:
             x = self.word_reprojection_map(x)
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True,
-                                                   enforce_sorted=False)
-        output, _ = self.rnn(packed)
-        output, _ = nn.utils.rnn.pad_packed_sequence(output, batch_first=True)
+        output = self._run_rnn(x, lengths)
         if self.dropout is not None:
             output = self.dropout(output)
         if self.locked_dropout is not None:
@@ -139,6 +141,23 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
         rows = torch.arange(len(sentences), device=output.device)
         last = output[rows, (lengths.clamp(min=1) - 1).to(output.device)]
         return torch.cat([output[:, 0], last], dim=1) if self.bidirectional else last
+
+    def _run_rnn(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The RNN's outputs ``(batch, steps, directions * hidden)``; padding never reaches the
+        vectors read from them.
+
+        A one-way RNN reads left to right, so its output at a sentence's last word never saw
+        the padding after it: the padded batch goes in as it is, and PyTorch's CPU RNN then
+        computes the input projections of all steps in one matrix product (with packed input,
+        one small product per step). A bidirectional RNN's backward direction would start in
+        the padding: it runs on packed sequences.
+        """
+        if not self.bidirectional:
+            return self.rnn(x)[0]
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True,
+                                                   enforce_sorted=False)
+        output, _ = self.rnn(packed)
+        return nn.utils.rnn.pad_packed_sequence(output, batch_first=True)[0]
 
     def get_config(self) -> dict[str, Any]:
         return {"embeddings": list(self.embeddings.embeddings), "hidden_size": self.hidden_size,

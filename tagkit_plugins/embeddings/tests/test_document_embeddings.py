@@ -23,17 +23,21 @@ def words(word2vec_text) -> WordEmbeddings:
     return WordEmbeddings(str(word2vec_text))
 
 
-def test_rnn_vector_is_the_final_state_of_an_unpacked_run(words, ewt_sentences, fresh):
+@pytest.mark.parametrize("rnn_type, layers", [("GRU", 1), ("LSTM", 2)])
+def test_rnn_vector_is_the_final_state_of_an_unpacked_run(words, ewt_sentences, fresh,
+                                                          rnn_type, layers):
+    # The batch runs padded (one-way RNN): the padding after a sentence must not reach it.
     torch.manual_seed(0)
-    document = DocumentRNNEmbeddings([words], hidden_size=16).eval()
+    document = DocumentRNNEmbeddings([words], hidden_size=16, rnn_type=rnn_type,
+                                     rnn_layers=layers).eval()
     assert document.embedding_length == 16 and not document.is_static
     with torch.no_grad():
         batch = document(ewt_sentences)
         assert batch.shape == (32, 16)
         for i, sentence in enumerate(ewt_sentences):
             x = document.word_reprojection_map(words(fresh([sentence])))
-            _, final = document.rnn(x)  # no padding: one sentence alone
-            assert torch.allclose(batch[i], final[-1, 0], atol=1e-5), sentence.text
+            outputs, _ = document.rnn(x)  # no padding: one sentence alone
+            assert torch.allclose(batch[i], outputs[0, -1], atol=1e-5), sentence.text
 
 
 def test_bidirectional_lstm_concatenates_first_and_last_outputs(words, ewt_sentences):
