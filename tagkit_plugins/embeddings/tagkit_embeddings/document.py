@@ -134,13 +134,19 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
         if self.reproject_words:
             x = self.word_reprojection_map(x)
         output = self._run_rnn(x, lengths)
-        if self.dropout is not None:
-            output = self.dropout(output)
-        if self.locked_dropout is not None:
-            output = self.locked_dropout(output)
         rows = torch.arange(len(sentences), device=output.device)
         last = output[rows, (lengths.clamp(min=1) - 1).to(output.device)]
-        return torch.cat([output[:, 0], last], dim=1) if self.bidirectional else last
+        # The steps read, (batch, 1 or 2, features): dropout goes on them, not on every step's
+        # output. Each element is dropped independently, and locked dropout's mask is shared
+        # by all steps, so the picked vectors are dropped exactly as before, with 1/length of
+        # the work.
+        picked = torch.stack([output[:, 0], last], dim=1) if self.bidirectional \
+            else last.unsqueeze(1)
+        if self.dropout is not None:
+            picked = self.dropout(picked)
+        if self.locked_dropout is not None:
+            picked = self.locked_dropout(picked)
+        return picked.flatten(1)
 
     def _run_rnn(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """The RNN's outputs ``(batch, steps, directions * hidden)``; padding never reaches the
