@@ -49,11 +49,23 @@ class TrainingLogger:
     """
 
     registry_name: ClassVar[str] = ""
+    #: Set true (usually from a constructor argument) to get step-level metrics: the logger's
+    #: ``log_batch(trainer, epoch, batch_index, step, loss, learning_rate)`` is then called
+    #: after every batch.
+    step_level: bool = False
 
     def hook_objects(self) -> list[Any]:
         """The objects registered as pluggy plugins for the run: the logger itself, plus a
-        :class:`BatchHook` if it wants step-level metrics (see the module docstring)."""
+        :class:`BatchHook` forwarding to ``log_batch`` when ``step_level`` is set (see the
+        module docstring)."""
+        if self.step_level:
+            return [self, BatchHook(self.log_batch, name=f"{self.registry_name}.batches")]
         return [self]
+
+    def log_batch(self, trainer, epoch: int, batch_index: int, step: int, loss: float,
+                  learning_rate: float) -> None:
+        """Record one batch; loggers offering step-level metrics override it."""
+        raise NotImplementedError(f"{type(self).__name__} has no step-level metrics")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

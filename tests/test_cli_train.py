@@ -198,3 +198,24 @@ def test_ctrl_c_saves_the_model_and_exits_130(runner, tiny_config, tmp_path, mon
     assert (out / "final-model.pt").is_file()
     assert "Interrupted: the model was saved to" in result.stderr
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_logger_option_reaches_the_tensorboard_plugin(runner, tiny_config):
+    """`--logger tensorboard` end to end: the tagkit-loggers plugin writes the event files."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tiny_config.parent / "out"
+    result = runner.invoke(main, ["--quiet", "train", str(tiny_config), "--logger", "tensorboard"])
+
+    assert result.exit_code == 0, result.output
+    events = EventAccumulator(str(out / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [event.step for event in events.Scalars("train/loss")] == [1, 2]
+    assert 'loggers = ["tensorboard"]' in (out / "config.toml").read_text()
+
+
+def test_misspelt_logger_is_one_line_error_naming_the_close_match(runner, tiny_config):
+    result = runner.invoke(main, ["train", str(tiny_config), "--logger", "tensorbord"])
+
+    assert "tensorboard" in one_line_error(result)
+    assert not (tiny_config.parent / "out" / "final-model.pt").exists()

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tagkit_core.hookspecs import hookimpl
-from tagkit_core.training_logger import BatchHook, TrainingLogger
+from tagkit_core.training_logger import TrainingLogger
 from tagkit_loggers.extras import load, require
 
 __all__ = ["MLflowLogger"]
@@ -65,12 +65,6 @@ class MLflowLogger(TrainingLogger):
         self.uri: str | None = None
         self._client: Any = None
         self._interrupted = False
-
-    def hook_objects(self) -> list[Any]:
-        objects: list[Any] = [self]
-        if self.step_level:
-            objects.append(BatchHook(self.log_batch, name=f"{self.registry_name}.batches"))
-        return objects
 
     def __repr__(self) -> str:
         return (f"MLflowLogger(tracking_uri={self.tracking_uri!r}, "

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tagkit_core.hookspecs import hookimpl
-from tagkit_core.training_logger import BatchHook, TrainingLogger
+from tagkit_core.training_logger import TrainingLogger
 from tagkit_loggers.extras import load, require
 
 __all__ = ["TensorBoardLogger"]
@@ -48,12 +48,6 @@ class TensorBoardLogger(TrainingLogger):
         self._writer: Any = None
         self._batch_writer: Any = None
         self._resumed_after = 0
-
-    def hook_objects(self) -> list[Any]:
-        objects: list[Any] = [self]
-        if self.step_level:
-            objects.append(BatchHook(self.log_batch, name=f"{self.registry_name}.batches"))
-        return objects
 
     def __repr__(self) -> str:
         return f"TensorBoardLogger(log_dir={self.log_dir!r}, step_level={self.step_level})"
