@@ -148,3 +148,22 @@ def tiny_config(tmp_path) -> Path:
     path = tmp_path / "tiny.toml"
     path.write_text(TINY_CONFIG.format(folder=data.as_posix(), out=(tmp_path / "out").as_posix()))
     return path
+
+
+@pytest.fixture(scope="session")
+def tagger_path(tmp_path_factory) -> Path:
+    """A toy tagger's model file (tests/cli_toy_models.py), trained once per test session for
+    the predict and evaluate command tests, which only read it."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cli_toy_models import train_tagger
+
+    return train_tagger(tmp_path_factory.mktemp("tagger") / "tagger.pt")
+
+
+@pytest.fixture(scope="session")
+def classifier_path(tmp_path_factory) -> Path:
+    """A toy text classifier's model file, trained once per test session (as tagger_path)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from cli_toy_models import train_classifier
+
+    return train_classifier(tmp_path_factory.mktemp("classifier") / "classifier.pt")

@@ -20,22 +20,10 @@ from cli_toy_models import (  # noqa: E402
     conllu_text,
     toy_reviews,
     toy_sentences,
-    train_classifier,
-    train_tagger,
 )
 
 from tagkit_core.cli import main  # noqa: E402
 from tagkit_core.persistence import load_model  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tagger_path(tmp_path_factory) -> Path:
-    return train_tagger(tmp_path_factory.mktemp("tagger") / "tagger.pt")
-
-
-@pytest.fixture(scope="module")
-def classifier_path(tmp_path_factory) -> Path:
-    return train_classifier(tmp_path_factory.mktemp("classifier") / "classifier.pt")
 
 
 def noisy_gold(count: int, seed: int):

@@ -21,8 +21,6 @@ from cli_toy_models import (  # noqa: E402
     column_text,
     conllu_text,
     toy_sentences,
-    train_classifier,
-    train_tagger,
 )
 
 from tagkit_core.cli import main  # noqa: E402
@@ -31,16 +29,6 @@ from tagkit_core.data import Sentence  # noqa: E402
 from tagkit_core.persistence import load_model  # noqa: E402
 
 TEXT = "the cat sings.\n\na bird runs .\nthe dog sleeps .\n"
-
-
-@pytest.fixture(scope="module")
-def tagger_path(tmp_path_factory) -> Path:
-    return train_tagger(tmp_path_factory.mktemp("tagger") / "tagger.pt")
-
-
-@pytest.fixture(scope="module")
-def classifier_path(tmp_path_factory) -> Path:
-    return train_classifier(tmp_path_factory.mktemp("classifier") / "classifier.pt")
 
 
 def api_tags(model_path: Path, sentences: list[Sentence], label: str = "upos") -> list[list[str]]:
