@@ -134,3 +134,40 @@ def test_a_batch_of_unequal_strings_equals_each_string_alone(forward, chunk):
             alone = lm.get_representation([text], "\n", " ", 10_000)[:, 0]
             assert torch.allclose(batch[: alone.shape[0], i], alone, atol=1e-6)
             assert not batch[alone.shape[0]:, i].any()  # past its end: nothing computed
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_strings_of_many_lengths_in_any_order_each_equal_the_string_alone(forward):
+    """Lengths from 0 to 150 characters, shuffled: the staircase sorts them, cuts the positions
+    at string ends into segments of at least MIN_SEGMENT positions and drops each string once
+    it has ended; every string must still get exactly its own pass, back in its column."""
+    from tagkit_flair_embeddings.language_model import MIN_SEGMENT
+
+    lm = tiny_lm(forward=forward, nlayers=2).eval()
+    generator = torch.Generator().manual_seed(4)
+    words = "the cat sat on a mat and saw dog".split()
+    counts = [0, 1, 39] + torch.randint(0, 40, (20,), generator=generator).tolist()
+    strings = [" ".join(words[int(i)] for i in torch.randint(len(words), (n,),
+                                                              generator=generator))
+               for n in counts]
+    strings = [strings[int(i)] for i in torch.randperm(len(strings), generator=generator)]
+    assert "" in strings and max(map(len, strings)) > 3 * MIN_SEGMENT
+    with torch.no_grad():
+        batch = lm.get_representation(strings, "\n", " ", 512)
+        for i, text in enumerate(strings):
+            alone = lm.get_representation([text], "\n", " ", 10_000)[:, 0]
+            assert torch.allclose(batch[: alone.shape[0], i], alone, atol=1e-6), i
+            assert not batch[alone.shape[0]:, i].any()
+
+
+def test_the_staircase_gives_each_string_the_gradient_of_its_own_pass():
+    lm = tiny_lm().eval()  # eval: no dropout, so the passes are comparable
+    strings = ["the cat sat on the mat and the dog sat on the log . " * 2, "a dog", "the"]
+    for i, text in enumerate(strings):
+        lm.zero_grad()
+        lm.get_representation(strings, "\n", " ", 512)[len(text) + 1, i].sum().backward()
+        in_batch = lm.rnn.weight_hh_l0.grad.clone()
+        lm.zero_grad()
+        lm.get_representation([text], "\n", " ", 512)[len(text) + 1, 0].sum().backward()
+        assert in_batch.abs().sum() > 0
+        assert torch.allclose(in_batch, lm.rnn.weight_hh_l0.grad, atol=1e-6), i
