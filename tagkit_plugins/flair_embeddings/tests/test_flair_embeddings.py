@@ -183,3 +183,40 @@ def test_a_model_file_config_cannot_name_a_file_or_a_download(tmp_path):
     bad = {**spec, "config": {**spec["config"], "language_model": "news-forward"}}
     with pytest.raises(ModelFileError, match="language_model"):
         build_component("embedding", bad)
+
+
+def test_bfloat16_precision_is_close_to_float32_and_kept_in_the_config():
+    lm = tiny_lm(nlayers=2)
+    sentences = [WORDS, ["a", "dog"], WORDS[::-1] * 3]
+    full = FlairEmbeddings(lm)([Sentence(list(w)) for w in sentences])
+    low = FlairEmbeddings(lm, precision="bfloat16")
+    half = low([Sentence(list(w)) for w in sentences])
+    assert half.dtype == torch.float32 and lm.encoder.weight.dtype == torch.float32
+    assert torch.allclose(full, half, atol=2e-2) and not torch.equal(full, half)
+    config = low.get_config()
+    assert config["precision"] == "bfloat16"
+    assert FlairEmbeddings.from_config(config).precision == "bfloat16"
+    del config["precision"]  # a file written before the option: float32
+    assert FlairEmbeddings.from_config(config).precision == "float32"
+    with pytest.raises(ValueError, match="precision must be one of 'float32', 'bfloat16'"):
+        FlairEmbeddings(lm, precision="float16")
+
+
+def test_the_bfloat16_copy_follows_the_weights():
+    lm = tiny_lm()
+    embedding = FlairEmbeddings(lm, precision="bfloat16")
+    before = embedding([Sentence(list(WORDS))])
+    with torch.no_grad():
+        lm.rnn.weight_hh_l0.mul_(-1)  # an in-place change (as an optimizer step makes)
+    after = embedding([Sentence(list(WORDS))])
+    reference = FlairEmbeddings(lm)([Sentence(list(WORDS))])
+    assert not torch.allclose(before, after, atol=2e-2)
+    assert torch.allclose(after, reference, atol=2e-2)
+
+
+def test_a_fine_tuned_bfloat16_embedding_trains_the_float32_weights():
+    tuned = FlairEmbeddings(tiny_lm(), fine_tune=True, precision="bfloat16")
+    tuned.train()
+    tuned([Sentence(list(WORDS))]).sum().backward()
+    grad = tuned.lm.rnn.weight_hh_l0.grad
+    assert grad is not None and grad.dtype == torch.float32 and grad.abs().sum() > 0

@@ -67,6 +67,23 @@ def test_the_lm_learns_and_the_best_model_is_kept(tmp_path, forward):
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
 
 
+def test_a_bfloat16_run_learns_keeps_float32_weights_and_records_its_precision(tmp_path):
+    write_corpus(tmp_path / "corpus")
+    lm = tiny_lm(hidden=32)
+    trainer = LanguageModelTrainer(lm, TextCorpus(tmp_path / "corpus", lm.dictionary))
+    before = trainer.evaluate(trainer.corpus.valid, 4, 20)
+    result = trainer.train(tmp_path / "run", sequence_length=20, mini_batch_size=4,
+                           learning_rate=5.0, max_epochs=4, precision="bfloat16")
+    assert result["history"][-1]["valid_perplexity"] < 0.6 * torch.tensor(before).exp().item()
+    assert all(p.dtype == torch.float32 for p in lm.parameters())
+    assert load_language_model(tmp_path / "run" / "best-lm.pt").encoder.weight.dtype \
+        == torch.float32
+    _, state = read_lm_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert state["options"]["precision"] == "bfloat16"  # a resumed run keeps it
+    with pytest.raises(ValueError, match="precision must be one of"):
+        trainer.train(tmp_path / "other", precision="half")
+
+
 def test_annealing_multiplies_the_learning_rate(tmp_path):
     write_corpus(tmp_path / "corpus")
     lm = tiny_lm()
