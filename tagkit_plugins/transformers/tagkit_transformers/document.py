@@ -63,7 +63,7 @@ class TransformerDocumentEmbeddings(EncoderAccess, DocumentEmbeddings):
     def _embed_batch(self, sentences: Sequence[Sentence], storage=None) -> torch.Tensor:
         if not sentences:
             return torch.zeros(0, self.embedding_length, device=self.device)
-        encoded = self.encoder.encode(sentences)
+        encoded = self.encoder.encode(sentences, cls_only=self.cls_pooling == "cls")
         if self.cls_pooling == "cls":
             return encoded.cls
         return pool(encoded.vectors, encoded.sentence, len(sentences), self.cls_pooling)

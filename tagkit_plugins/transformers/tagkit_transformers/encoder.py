@@ -15,6 +15,7 @@ the parameters train and the model's mode follows the tagkit model's ``train()``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any, NamedTuple, Sequence
 
@@ -23,6 +24,7 @@ from torch import nn
 
 from tagkit_core.data import Sentence
 from tagkit_transformers.alignment import sentence_pieces, special_layout
+from tagkit_transformers.cls_only import cls_only_last_layer, supports_cls_only
 from tagkit_transformers.files import load_pretrained, rebuild
 from tagkit_transformers.window import plan_windows
 
@@ -117,6 +119,7 @@ class TransformerEncoder(nn.Module):
         digest = hashlib.sha1(tokenizer_files["tokenizer.json"].encode()).hexdigest()[:12]
         self.cache_key = f"transformers.pieces:{digest}"
         self._last_only = self.layer_indexes in ([-1], [config.num_hidden_layers])
+        self._cls_only_ok = self._last_only and supports_cls_only(hf_model)
         if not self.fine_tune:
             self.model.requires_grad_(False)
         self.model.train(self.fine_tune and self.training)
@@ -131,21 +134,31 @@ class TransformerEncoder(nn.Module):
             self.model.eval()  # a frozen model never drops out: its vectors can be stored
         return self
 
-    def encode(self, sentences: Sequence[Sentence], allow_long: bool = True) -> Encoded:
-        """Piece vectors for the batch: one tokenizer call (new sentences), one forward."""
+    def encode(self, sentences: Sequence[Sentence], allow_long: bool = True,
+               cls_only: bool = False) -> Encoded:
+        """Piece vectors for the batch: one tokenizer call (new sentences), one forward.
+
+        ``cls_only``: the caller reads ``cls`` alone; where the model allows it (the last
+        layer chosen, BERT's layout: :mod:`tagkit_transformers.cls_only`) the last layer runs
+        at position 0 only and ``vectors``, ``sentence`` and ``word`` are empty."""
+        cls_only = cls_only and self._cls_only_ok
         pieces = sentence_pieces(self.tokenizer, sentences, self.cache_key)
         plan = plan_windows([ids for ids, _ in pieces], self.capacity, self.prefix,
                             self.suffix, self.pad_id, allow_long)
         device = next(self.model.parameters()).device
         with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
-            hidden = self._hidden(plan.input_ids.to(device, non_blocking=True),
-                                  plan.attention_mask.to(device, non_blocking=True))
+            with cls_only_last_layer(self.model) if cls_only else contextlib.nullcontext():
+                hidden = self._hidden(plan.input_ids.to(device, non_blocking=True),
+                                      plan.attention_mask.to(device, non_blocking=True))
+        cls = hidden[plan.first_window.to(device), 0]
+        if cls_only:
+            empty = torch.zeros(0, dtype=torch.long, device=device)
+            return Encoded(hidden.new_zeros(0, hidden.shape[-1]), empty, empty, cls)
         vectors = hidden[plan.piece_window.to(device), plan.piece_position.to(device)]
         sentence = torch.repeat_interleave(torch.arange(len(sentences)),
                                            torch.tensor(plan.kept, dtype=torch.long))
         word = [owners[:kept] for (_, owners), kept in zip(pieces, plan.kept)]
         word_index = torch.tensor([w for owners in word for w in owners], dtype=torch.long)
-        cls = hidden[plan.first_window.to(device), 0]
         return Encoded(vectors, sentence.to(device), word_index.to(device), cls)
 
     def _hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,101 @@
+"""The last layer computed at the ``[CLS]`` position only, for embeddings that read nothing else.
+
+``TransformerDocumentEmbeddings(cls_pooling="cls", layers="-1")`` (Flair's default, and the
+text classifiers') reads one vector per sentence: position 0 of the last layer. In a BERT-style
+layer a position's output needs the keys and values of every position, but only its own query,
+attention output and feed-forward block. So the last layer can project keys and values for all
+positions and do everything else for position 0 alone: 10 of the layer's 12 ``hidden x hidden``
+products per position are skipped, a sixth of MiniLM-L6's forward pass and about a twelfth of
+BERT-base's. The result is the same vector (the same products for that position; a test compares
+it with the full layer), in prediction and in fine-tuning alike, since nothing reads the other
+positions.
+
+Why not a flag of the Hugging Face model. Its layers have no such option; the layer is wrapped
+for the one call (:func:`cls_only_last_layer`) and put back afterwards, so the model, its state
+dict and its file never change. Only layers with BERT's layout (``attention.self.query/key/
+value``, ``attention.output``, ``intermediate``, ``output``: BERT, RoBERTa, MiniLM, ELECTRA and
+their relatives) with absolute positions and eager or SDPA attention are wrapped; any other model
+runs its full last layer (:func:`supports_cls_only`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+__all__ = ["supports_cls_only", "cls_only_last_layer"]
+
+
+def _last_layer(model: nn.Module) -> nn.Module | None:
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if isinstance(layers, nn.ModuleList) and len(layers):
+        return layers[-1]
+    return None
+
+
+def supports_cls_only(model: nn.Module) -> bool:
+    """Whether ``model``'s last layer has BERT's layout and can be computed at position 0."""
+    config = getattr(model, "config", None)
+    last = _last_layer(model)
+    attention = getattr(last, "attention", None)
+    self_attention = getattr(attention, "self", None)
+    return bool(
+        config is not None and last is not None
+        and all(isinstance(getattr(self_attention, name, None), nn.Linear)
+                for name in ("query", "key", "value"))
+        and isinstance(getattr(self_attention, "num_attention_heads", None), int)
+        and isinstance(getattr(self_attention, "attention_head_size", None), int)
+        and all(isinstance(getattr(part, "dense", None), nn.Linear)
+                for part in (getattr(attention, "output", None),
+                             getattr(last, "intermediate", None), getattr(last, "output", None)))
+        and not getattr(config, "is_decoder", False)
+        and not getattr(config, "add_cross_attention", False)
+        and getattr(config, "position_embedding_type", "absolute") == "absolute"
+        and getattr(config, "_attn_implementation", "eager") in ("eager", "sdpa"))
+
+
+class _ClsOnlyLayer(nn.Module):
+    """``layer``'s forward for position 0 only: ``(batch, 1, hidden)``."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                *args: Any, **kwargs: Any) -> torch.Tensor:
+        layer = self.layer
+        attention = layer.attention.self
+        heads, size = attention.num_attention_heads, attention.attention_head_size
+        batch = hidden_states.shape[0]
+
+        def split(states: torch.Tensor) -> torch.Tensor:  # (batch, heads, length, size)
+            return states.view(batch, states.shape[1], heads, size).transpose(1, 2)
+
+        first = hidden_states[:, :1]
+        query = split(attention.query(first))
+        key, value = split(attention.key(hidden_states)), split(attention.value(hidden_states))
+        mask = attention_mask[..., :1, :] if isinstance(attention_mask, torch.Tensor) else None
+        dropout = attention.dropout.p if attention.training else 0.0
+        context = functional.scaled_dot_product_attention(
+            query, key, value, attn_mask=mask, dropout_p=dropout,
+            scale=getattr(attention, "scaling", size ** -0.5))
+        context = context.transpose(1, 2).reshape(batch, 1, heads * size)
+        attended = layer.attention.output(context, first)
+        return layer.output(layer.intermediate(attended), attended)
+
+
+@contextlib.contextmanager
+def cls_only_last_layer(model: nn.Module) -> Iterator[None]:
+    """Within the block, ``model``'s last layer outputs position 0 only (``last_hidden_state``
+    is ``(batch, 1, hidden)``). The caller checks :func:`supports_cls_only` first."""
+    layers = model.encoder.layer
+    original = layers[-1]
+    layers[-1] = _ClsOnlyLayer(original)
+    try:
+        yield
+    finally:
+        layers[-1] = original
