@@ -194,36 +194,35 @@ class FlairEmbeddings(TokenEmbeddings):
             return torch.zeros(batch, 0, self.embedding_length, device=device)
         texts, positions, columns = self.token_positions(sentences)
         with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
-            states = self._run_lm(texts)
-            vectors = states[torch.tensor(positions, device=device),
-                             torch.tensor(columns, device=device)]
+            vectors = self._run_lm(texts, positions, columns)
             mask = torch.arange(max_len)[None, :] < torch.tensor(lengths)[:, None]
             out = vectors.new_zeros(batch, max_len, self.embedding_length)
             out[mask.to(device)] = vectors
         return out
 
-    def _run_lm(self, texts: list[str]) -> torch.Tensor:
-        """The LM's outputs over ``texts`` in float32, computed in ``self.precision``.
+    def _run_lm(self, texts: list[str], positions: list[int], columns: list[int]
+                ) -> torch.Tensor:
+        """The LM's outputs at ``(positions, columns)`` over ``texts`` in float32, computed in
+        ``self.precision``.
 
         A frozen LM in bfloat16 runs as a bfloat16 copy (kept, and rebuilt when a weight
         changes): on the CPU that is about 1.5x faster than ``torch.autocast``, which casts
         the weights again at every call. A fine-tuned LM runs under autocast, so its float32
         weights get the gradients."""
-        delimiter = self.lm.document_delimiter
+        args = (texts, self.lm.document_delimiter, " ", positions, columns,
+                self.chars_per_chunk)
         if self.precision == "float32":
-            return self.lm.get_representation(texts, delimiter, " ", self.chars_per_chunk)
+            return self.lm.representation_at(*args)
         if torch.is_grad_enabled() and self.fine_tune:
             with torch.autocast(self.lm.encoder.weight.device.type, dtype=torch.bfloat16):
-                states = self.lm.get_representation(texts, delimiter, " ", self.chars_per_chunk)
-            return states.float()
+                return self.lm.representation_at(*args).float()
         key = tuple((p.data_ptr(), p._version) for p in self.lm.parameters())
         kept = self.__dict__.get("_bfloat16_lm")
         if kept is None or kept[0] != key:
             copy = copy_module(self.lm).to(torch.bfloat16).eval()
             kept = self.__dict__["_bfloat16_lm"] = (key, copy)
         with torch.no_grad():
-            return kept[1].get_representation(texts, delimiter, " ",
-                                              self.chars_per_chunk).float()
+            return kept[1].representation_at(*args).float()
 
     def get_config(self) -> dict[str, Any]:
         return {"language_model": self.lm.get_config(), "fine_tune": self.fine_tune,

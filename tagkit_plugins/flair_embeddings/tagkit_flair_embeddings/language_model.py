@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -56,6 +56,11 @@ MAX_CHARACTERS = 1_000_000  # dictionary items; Flair's largest character dictio
 # Shortest staircase segment of LanguageModel.get_representation: shorter segments skip more
 # padding but make more LSTM calls; 32 was the fastest of 16, 24, 32, 48 and 64 on EWT test.
 MIN_SEGMENT = 32
+# Segment lengths are rounded up to a multiple of this, so a pass meets few distinct shapes:
+# oneDNN sets up a kernel per new shape (about 1.4 ms here, half of a 40-position LSTM call)
+# and reuses it for a shape it has seen. 16 was about 5% faster than 1 and 8 on EWT test;
+# rounding the number of strings as well was slower.
+SEGMENT_MULTIPLE = 16
 
 
 class LanguageModelFileError(ModelFileError):
@@ -83,6 +88,13 @@ def codepoint_table(dictionary: Dictionary) -> torch.Tensor:
         table[torch.tensor(list(singles), device="cpu")] = torch.tensor(list(singles.values()),
                                                                        device="cpu")
     return table
+
+
+def _inverse(order: list[int]) -> torch.Tensor:
+    """``inverse[order[k]] = k``: where each original column sits in ``order``."""
+    inverse = torch.empty(len(order), dtype=torch.long)
+    inverse[torch.tensor(order, dtype=torch.long)] = torch.arange(len(order))
+    return inverse
 
 
 def encode_text(table: torch.Tensor, text: str) -> torch.Tensor:
@@ -171,47 +183,86 @@ class LanguageModel(nn.Module):
         real character). Running packed avoids the padding but takes torch's generic LSTM
         loop, which on the CPU is slower than the dense oneDNN kernel; running dense pays for
         all the padding. So the strings are sorted longest first and the positions cut into
-        segments at string ends (at least :data:`MIN_SEGMENT` positions long): each segment
-        is one dense call over only the strings still running, the state carried from one
-        segment to the next. About 1.3 positions per character remain, each segment is
-        dense, and the result equals one unchunked pass per string.
+        segments at string ends (at least :data:`MIN_SEGMENT` positions long, a multiple of
+        :data:`SEGMENT_MULTIPLE`): each segment is one dense call over only the strings still
+        running, the state carried from one segment to the next. About 1.3 positions per
+        character remain, each segment is dense, and the result equals one unchunked pass
+        per string.
 
         ``chars_per_chunk`` caps a segment's length, so a long document needs memory for one
         segment's activations only.
         """
+        order, ends, segments = self._staircase(strings, start_marker, end_marker,
+                                                chars_per_chunk)
+        output = self.encoder.weight.new_zeros(ends[0], len(strings), self.output_size)
+        for start, stop, segment in segments:
+            running, stop = segment.shape[1], min(stop, ends[0])
+            output[start:stop, :running] = segment[: stop - start]
+            for column in range(running - 1, -1, -1):  # strings ending inside the segment
+                if ends[column] >= stop:
+                    break
+                output[ends[column]:stop, column] = 0  # (not in segment: autograd needs it)
+        if order == sorted(order):
+            return output
+        return output.index_select(1, _inverse(order).to(output.device))
+
+    def representation_at(self, strings: list[str], start_marker: str, end_marker: str,
+                          positions: list[int], columns: list[int], chars_per_chunk: int = 512
+                          ) -> torch.Tensor:
+        """``get_representation(...)[positions, columns]`` as ``(len(positions), output_size)``,
+        without the ``(longest, batch, output_size)`` tensor: each pair is read from the
+        staircase segment that holds it (about a tenth of a bfloat16 embedding pass went into
+        filling, converting and reordering the full tensor)."""
+        order, _, segments = self._staircase(strings, start_marker, end_marker, chars_per_chunk)
+        device = self.encoder.weight.device
+        where = torch.tensor(positions, dtype=torch.long, device=device)
+        rank = _inverse(order).to(device)[torch.tensor(columns, dtype=torch.long, device=device)]
+        picked, values = [], []
+        for start, stop, segment in segments:
+            inside = ((where >= start) & (where < stop)).nonzero().squeeze(1)
+            if inside.numel():
+                picked.append(inside)
+                values.append(segment[where[inside] - start, rank[inside]])
+        if not values:
+            return self.encoder.weight.new_zeros(0, self.output_size)
+        values = torch.cat(values)
+        return values.new_empty(values.shape).index_copy(0, torch.cat(picked), values)
+
+    def _staircase(self, strings: list[str], start_marker: str, end_marker: str,
+                   chars_per_chunk: int
+                   ) -> tuple[list[int], list[int], Iterator[tuple[int, int, torch.Tensor]]]:
+        """The strings' order (longest first), their lengths in that order, and the segments
+        ``(start, stop, output)``: ``output`` is the LM's output at positions ``start:stop``
+        of the first ``output.shape[1]`` strings in that order (the ones still running)."""
         if not self.is_forward_lm:
             strings = [s[::-1] for s in strings]
         padded = [start_marker + s + end_marker for s in strings]
         lengths = [len(s) for s in padded]
         order = sorted(range(len(padded)), key=lambda i: -lengths[i])
         ends = [lengths[i] for i in order]  # longest first
-        longest = ends[0]
-        device = self.encoder.weight.device
-        ids = torch.stack([self.encode(padded[i].ljust(longest)) for i in order], dim=1)
-        ids = ids.to(device, non_blocking=True)
-        hidden = self.init_hidden(len(strings))
-        output = self.encoder.weight.new_zeros(longest, len(strings), self.output_size)
-        step = max(1, min(MIN_SEGMENT, chars_per_chunk))
-        boundaries = sorted(set(ends))
-        start, running = 0, len(ends)
-        while start < longest:
-            while ends[running - 1] <= start:
-                running -= 1
-            stop = next((end for end in boundaries if end >= start + step), longest)
-            stop = min(stop, start + chars_per_chunk)
-            state = (hidden[0][:, :running].contiguous(), hidden[1][:, :running].contiguous())
-            segment, state = self.representation(ids[start:stop, :running], state)
-            output[start:stop, :running] = segment
-            for column in range(running - 1, -1, -1):  # strings ending inside the segment
-                if ends[column] >= stop:
-                    break
-                output[ends[column]:stop, column] = 0  # (not in segment: autograd needs it)
-            hidden, start = state, stop  # the strings that ended need no state
-        if order == sorted(order):
-            return output
-        inverse = torch.empty(len(order), dtype=torch.long)
-        inverse[torch.tensor(order)] = torch.arange(len(order))
-        return output.index_select(1, inverse.to(device))
+
+        def segments() -> Iterator[tuple[int, int, torch.Tensor]]:
+            longest = ends[0]
+            width = -(-longest // SEGMENT_MULTIPLE) * SEGMENT_MULTIPLE
+            ids = torch.stack([self.encode(padded[i].ljust(width)) for i in order], dim=1)
+            ids = ids.to(self.encoder.weight.device, non_blocking=True)
+            hidden = self.init_hidden(len(strings))
+            step = max(1, min(MIN_SEGMENT, chars_per_chunk))
+            boundaries = sorted(set(ends))
+            start, running = 0, len(ends)
+            while start < longest:
+                while ends[running - 1] <= start:
+                    running -= 1
+                stop = next((end for end in boundaries if end >= start + step), longest)
+                stop = min(-(-stop // SEGMENT_MULTIPLE) * SEGMENT_MULTIPLE,
+                           start + chars_per_chunk, width)
+                state = (hidden[0][:, :running].contiguous(),
+                         hidden[1][:, :running].contiguous())
+                output, hidden = self.representation(ids[start:stop, :running], state)
+                yield start, stop, output  # the strings that ended need no state
+                start = stop
+
+        return order, ends, segments()
 
     def get_config(self) -> dict[str, Any]:
         return {"dictionary": self.dictionary.to_dict(), "is_forward_lm": self.is_forward_lm,

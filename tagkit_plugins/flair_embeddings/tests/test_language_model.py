@@ -171,3 +171,19 @@ def test_the_staircase_gives_each_string_the_gradient_of_its_own_pass():
         lm.get_representation([text], "\n", " ", 512)[len(text) + 1, 0].sum().backward()
         assert in_batch.abs().sum() > 0
         assert torch.allclose(in_batch, lm.rnn.weight_hh_l0.grad, atol=1e-6), i
+
+
+@pytest.mark.parametrize("forward", [True, False])
+def test_representation_at_reads_the_same_positions_as_the_full_tensor(forward):
+    lm = tiny_lm(forward=forward).eval()
+    strings = ["the cat sat on the mat and the dog sat on the log . " * 2, "a dog", "",
+               "the cat saw a dog on the mat ."]
+    generator = torch.Generator().manual_seed(2)
+    pairs = [(int(p), column) for column, text in enumerate(strings)
+             for p in torch.randint(0, len(text) + 2, (7,), generator=generator)]
+    positions, columns = [p for p, _ in pairs], [c for _, c in pairs]
+    with torch.no_grad():
+        full = lm.get_representation(strings, "\n", " ", 512)
+        for chunk in (5, 512):
+            picked = lm.representation_at(strings, "\n", " ", positions, columns, chunk)
+            assert torch.allclose(picked, full[positions, columns], atol=1e-6), chunk
