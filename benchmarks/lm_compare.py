@@ -148,10 +148,11 @@ def train_worker(args: argparse.Namespace) -> dict:
         lm = LanguageModel(dictionary, is_forward_lm=True, hidden_size=args.hidden, nlayers=1)
         corpus = TextCorpus(args.corpus, dictionary, forward=True, character_level=True)
         trainer = LanguageModelTrainer(lm, corpus)
-        started = time.perf_counter()
+        cpu_started, started = time.process_time(), time.perf_counter()
         trainer.train(lm_out, sequence_length=args.sequence_length,
                       mini_batch_size=args.batch, learning_rate=20, max_epochs=1)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
     else:
         from tagkit_flair_embeddings import (
             LanguageModel,
@@ -164,14 +165,15 @@ def train_worker(args: argparse.Namespace) -> dict:
         dictionary = character_dictionary(["".join(i for i in items if len(i) == 1)])
         lm = LanguageModel(dictionary, is_forward_lm=True, hidden_size=args.hidden, nlayers=1)
         corpus = TextCorpus(args.corpus, dictionary, forward=True)
-        started = time.perf_counter()
+        cpu_started, started = time.process_time(), time.perf_counter()
         LanguageModelTrainer(lm, corpus).train(
             lm_out, sequence_length=args.sequence_length, mini_batch_size=args.batch,
             learning_rate=20, max_epochs=1, log_every=1000, precision=args.precision)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
     chars = int(args.train_chars)
     return {"seconds": round(seconds, 2), "chars_per_second": round(chars / seconds),
-            "dictionary": len(dictionary)}
+            "chars_per_cpu_second": round(chars / cpu_seconds), "dictionary": len(dictionary)}
 
 
 def embed_worker(args: argparse.Namespace) -> dict:
@@ -188,12 +190,14 @@ def embed_worker(args: argparse.Namespace) -> dict:
         embedding = FlairEmbeddings(str(args.lm))
         sentences = [Sentence(w) for w in words]
         before = rss_mb()
+        cpu_started = time.process_time()
         started = time.perf_counter()
         for i in range(0, len(sentences), 32):
             batch = sentences[i: i + 32]
             embedding.embed(batch)
             store_embeddings(batch, args.mode)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         kept = sum(1 for s in sentences for t in s if t.get_embedding().numel())
     else:
         from tagkit_core.data import Sentence
@@ -204,6 +208,7 @@ def embed_worker(args: argparse.Namespace) -> dict:
         mode = resolve_storage_mode(args.mode, torch.device("cpu"))
         sentences = [Sentence(w) for w in words]
         before = rss_mb()
+        cpu_started = time.process_time()
         started = time.perf_counter()
         with torch.no_grad():
             for i in range(0, len(sentences), 32):
@@ -211,8 +216,11 @@ def embed_worker(args: argparse.Namespace) -> dict:
                 embedding(batch, storage=mode)
                 mode.after_batch(batch)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         kept = sum(len(s) for s in sentences if embedding.name in s.embeddings)
     return {"seconds": round(seconds, 3), "tokens_per_second": round(tokens / seconds),
+            "cpu_seconds": round(cpu_seconds, 3),
+            "tokens_per_cpu_second": round(tokens / cpu_seconds),
             "tokens": tokens, "tokens_kept": kept, "peak_rss_mb": round(peak_mb(), 1),
             "rss_growth_mb": round(peak_mb() - before, 1)}
 
@@ -326,18 +334,24 @@ def main(argv: list[str] | None = None) -> int:
             speed = median(runs["train"][name], "chars_per_second")
             summary["train"][f"{name}_chars_per_second"] = speed
             summary["train"][f"{name}_ratio"] = round(speed / flair_speed, 2)
+            summary["train"][f"{name}_cpu_ratio"] = round(
+                median(runs["train"][name], "chars_per_cpu_second")
+                / median(runs["train"]["flair"], "chars_per_cpu_second"), 2)
     for mode in modes:
         f = runs[mode]["flair"]
         summary[f"embed_{mode}"] = {f"flair_{key}": median(f, key) for key in
                                     ("seconds", "tokens_per_second", "peak_rss_mb",
-                                     "rss_growth_mb")}
+                                     "rss_growth_mb", "tokens_per_cpu_second")}
         for name in tagkit_rows:
             t = runs[mode][name]
             summary[f"embed_{mode}"].update(
                 {f"{name}_{key}": median(t, key) for key in
-                 ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb")})
+                 ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb",
+                  "tokens_per_cpu_second")})
             summary[f"embed_{mode}"][f"{name}_ratio"] = round(
                 median(t, "tokens_per_second") / median(f, "tokens_per_second"), 2)
+            summary[f"embed_{mode}"][f"{name}_cpu_ratio"] = round(
+                median(t, "tokens_per_cpu_second") / median(f, "tokens_per_cpu_second"), 2)
     (out / "lm_compare.json").write_text(json.dumps({"summary": summary, "runs": runs},
                                                     indent=2) + "\n")
     print(json.dumps(summary, indent=2), flush=True)

@@ -44,11 +44,15 @@ def train_one(args: argparse.Namespace, seed: int, with_flair: bool) -> dict:
     set_seed(seed)
     parts = [WordEmbeddings("glove")]
     if with_flair:
-        parts += [FlairEmbeddings(str(args.lm / "forward" / "best-lm.pt")),
-                  FlairEmbeddings(str(args.lm / "backward" / "best-lm.pt"))]
+        parts += [FlairEmbeddings(str(args.lm / "forward" / "best-lm.pt"),
+                                  precision=args.precision),
+                  FlairEmbeddings(str(args.lm / "backward" / "best-lm.pt"),
+                                  precision=args.precision)]
     tagger = SequenceTagger(hidden_size=256, embeddings=StackedEmbeddings(parts),
                             tag_dictionary=dictionary, tag_type="upos", use_crf=True)
     name = "glove+flair" if with_flair else "glove"
+    if with_flair and args.precision != "float32":
+        name += f"-{args.precision}"
     started = time.perf_counter()
     result = ModelTrainer(tagger, corpus).train(
         args.out / f"{name}-seed{seed}", learning_rate=0.1, mini_batch_size=32,
@@ -67,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", default="1,2,3")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                        help="FlairEmbeddings' precision (the row is named glove+flair-PRECISION "
+                             "when not float32)")
     parser.add_argument("--configs", default="glove,glove+flair",
                         help="which of the two to train now; every run is appended to "
                              "OUT/runs.jsonl and the summary covers all runs there, so the "
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = args.configs.split(",")
     for seed in (int(s) for s in args.seeds.split(",")):
         for with_flair in (False, True):
-            if ("glove+flair" if with_flair else "glove") not in configs:
+            if ("glove+flair" if with_flair else "glove") not in configs:  # any precision
                 continue
             row = {**train_one(args, seed, with_flair), "epochs": args.epochs}
             with open(args.out / "runs.jsonl", "a", encoding="utf-8") as handle:
@@ -90,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / "runs.jsonl").read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if r["epochs"] == args.epochs]
     glove = {r["seed"]: r["test_accuracy"] for r in rows if r["embeddings"] == "glove"}
-    flair = {r["seed"]: r["test_accuracy"] for r in rows if r["embeddings"] == "glove+flair"}
+    flair_name = "glove+flair" + ("" if args.precision == "float32" else f"-{args.precision}")
+    flair = {r["seed"]: r["test_accuracy"] for r in rows if r["embeddings"] == flair_name}
     both = sorted(set(glove) & set(flair))
     if not both:
         return 0

@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
+                        help="LanguageModelTrainer.train's precision")
     parser.add_argument("--directions", default="forward,backward")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads (1 on a machine whose cores are shared)")
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         result = trainer.train(
             args.out / direction, sequence_length=args.sequence_length,
             mini_batch_size=args.batch, learning_rate=args.lr, max_epochs=args.epochs,
-            seed=args.seed, log_every=20)
+            seed=args.seed, log_every=20, precision=args.precision)
         history = result["history"]
         results[direction] = {
             "test_perplexity": round(result["test_perplexity"], 4),
@@ -126,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             "chars_per_second": round(sum(r["chars_per_second"] for r in history)
                                       / max(len(history), 1)),
             "train_characters": sum(len(t) + 1 for t in train), "epochs": result["epochs"],
-            "hidden_size": args.hidden, "wall_seconds": round(time.perf_counter() - started, 1),
+            "hidden_size": args.hidden, "precision": args.precision,
+            "wall_seconds": round(time.perf_counter() - started, 1),
         }
         print(json.dumps({"direction": direction, **results[direction]}), flush=True)
     summary = args.out / "lm_train.json"
