@@ -97,7 +97,7 @@ class LanguageModelTrainer:
 
         ``precision="bfloat16"`` runs the training passes under ``torch.autocast`` (the LSTM
         and the decoder in bfloat16; the weights, the loss, the optimizer and the validation
-        and test passes stay float32): about 1.4x the characters per second on a CPU with
+        and test passes stay float32): about 1.3x the characters per second on a CPU with
         native bfloat16 (AVX512-BF16, AMX) or a GPU, slower on a CPU without it.
         """
         given = {k: v for k, v in locals().items()
