@@ -125,11 +125,12 @@ class FlairEmbeddings(TokenEmbeddings):
         batch); otherwise the LM is frozen, always in eval mode, and its vectors are stored.
     :param chars_per_chunk: positions per LM step over a batch (memory, not results).
     :param name: the embedding's name (default: ``name_or_path``).
-    :param precision: the LM's arithmetic: ``"float32"``, or ``"bfloat16"`` (under
-        ``torch.autocast``; the vectors come back as float32), 1.3 to 1.5x faster on CPUs with
-        native bfloat16 (AVX512-BF16, AMX) and on GPUs, slower elsewhere. It changes the
-        vectors slightly (about 3 significant digits), so a tagger is best trained and run in
-        the same precision; the model file keeps it. docs/benchmarks.md has the figures.
+    :param precision: the LM's arithmetic: ``"float32"``, or ``"bfloat16"`` (a bfloat16 copy
+        of a frozen LM, ``torch.autocast`` for a fine-tuned one; the vectors come back as
+        float32), 1.3 to 1.5x faster on CPUs with native bfloat16 (AVX512-BF16, AMX) and on
+        GPUs, slower elsewhere. It changes the vectors slightly (bfloat16 keeps 2 to 3
+        significant digits), so a tagger is best trained and run in the same precision; the
+        model file keeps it. docs/benchmarks.md has the figures.
     """
 
     registry_name = "flair"
