@@ -145,20 +145,25 @@ def test_bfloat16_prediction_gives_close_probabilities(toy_document):
         classifier.predict(texts, precision="float16")
 
 
-def test_int8_prediction_is_close_restores_the_layers_and_follows_weight_changes(toy_document):
+@pytest.mark.parametrize("precision", ["int8"])
+def test_int8_prediction_is_close_restores_the_layers_and_follows_weight_changes(
+        toy_document, precision):
     classifier = TextClassifier(toy_document(), dictionary("NUM", "HUM", "LOC"), "class")
     texts = [Sentence("who is paris"), Sentence("where is it"), Sentence("how many")]
     full = scores_of(classifier, texts).softmax(1)
-    classifier.predict(texts, precision="int8")
+    classifier.predict(texts, precision=precision)
     for sentence, row in zip(texts, full):
         (label,) = sentence.get_labels("class")
         assert label.score == pytest.approx(row.max().item(), abs=0.05)
     assert type(classifier.decoder) is torch.nn.Linear  # swapped back after the call
-    assert all(not k.startswith("_int8") for k in classifier.state_dict())
-    with torch.no_grad():  # an in-place change (as an optimizer step): the int8 twin is rebuilt
+    assert all(not k.startswith("_") for k in classifier.state_dict())
+    twins = dict(classifier.__dict__["_int8_linears"])
+    classifier.predict(texts, precision=precision)  # the twins are kept, not rebuilt
+    assert all(classifier.__dict__["_int8_linears"][k][1] is twins[k][1] for k in twins)
+    with torch.no_grad():  # an in-place change (as an optimizer step): the twin is rebuilt
         classifier.decoder.weight.zero_()
         classifier.decoder.bias.copy_(torch.tensor([0.0, 5.0, 0.0]))
-    classifier.predict(texts, precision="int8")
+    classifier.predict(texts, precision=precision)
     assert [s.get_labels("class")[0].value for s in texts] == ["HUM"] * 3
 
 
