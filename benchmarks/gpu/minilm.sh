@@ -26,7 +26,11 @@ python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site "
 python3 "$G/patch_flair.py" /tmp/site
 # transformers 5 dropped add_special_tokens' replace_additional_special_tokens (Flair 0.15.1 passes
 # False, which is what 5 does anyway).
-sed -i 's/, replace_additional_special_tokens=False//' /tmp/site/flair/embeddings/transformer.py
+# And in transformers 5 LayoutLMTokenizer is BertTokenizer, so Flair's isinstance test took MiniLM
+# for a LayoutLM model that needs OCR boxes; test the class name instead.
+sed -i -e 's/, replace_additional_special_tokens=False//' \
+  -e 's/self.needs_manual_ocr = isinstance(self.tokenizer, (LayoutLMTokenizer, LayoutLMTokenizerFast))/self.needs_manual_ocr = type(self.tokenizer).__name__.startswith("LayoutLM")/' \
+  /tmp/site/flair/embeddings/transformer.py
 export TAGKIT_MINILM_DIR=$G/minilm TAGKIT_DATASETS_MIRROR=$G/datasets TAGKIT_CACHE_DIR=/tmp/tagkit-cache PYTHONUNBUFFERED=1
 status=0
 if [ -z "${SKIP_TAGKIT:-}" ]; then  # SKIP_TAGKIT=1: Flair's run only
