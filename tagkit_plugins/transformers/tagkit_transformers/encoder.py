@@ -119,7 +119,6 @@ class TransformerEncoder(nn.Module):
         digest = hashlib.sha1(tokenizer_files["tokenizer.json"].encode()).hexdigest()[:12]
         self.cache_key = f"transformers.pieces:{digest}"
         self._last_only = self.layer_indexes in ([-1], [config.num_hidden_layers])
-        self._cls_only_ok = self._last_only and supports_cls_only(hf_model)
         if not self.fine_tune:
             self.model.requires_grad_(False)
         self.model.train(self.fine_tune and self.training)
@@ -141,7 +140,8 @@ class TransformerEncoder(nn.Module):
         ``cls_only``: the caller reads ``cls`` alone; where the model allows it (the last
         layer chosen, BERT's layout: :mod:`tagkit_transformers.cls_only`) the last layer runs
         at position 0 only and ``vectors``, ``sentence`` and ``word`` are empty."""
-        cls_only = cls_only and self._cls_only_ok
+        # asked at every call: the attention kernel is a setting a user may change later
+        cls_only = cls_only and self._last_only and supports_cls_only(self.model)
         pieces = sentence_pieces(self.tokenizer, sentences, self.cache_key)
         plan = plan_windows([ids for ids, _ in pieces], self.capacity, self.prefix,
                             self.suffix, self.pad_id, allow_long)

@@ -10,7 +10,8 @@ from tagkit_core.data import Sentence
 from tagkit_transformers import TransformerDocumentEmbeddings
 from tagkit_transformers.cls_only import cls_only_last_layer, supports_cls_only
 
-BATCH = [["anna", "visits", "unbelievable", "berlin", "!"], ["we", "love", "berlin"], ["a", "dog", "runs", "here", "."], ["cat"]]
+BATCH = [["anna", "visits", "unbelievable", "berlin", "!"], ["we", "love", "berlin"],
+         ["a", "dog", "runs", "here", "."], ["cat"]]
 
 
 def batch() -> list[Sentence]:
@@ -65,6 +66,12 @@ def test_models_without_berts_layout_run_the_full_layer(bert_dir, monkeypatch):
     for attention in ("flex_attention", "flash_attention_2"):
         monkeypatch.setattr(embedding.model.config, "_attn_implementation", attention)
         assert not supports_cls_only(embedding.model)
+    with torch.no_grad():  # asked at the call: the full layer ran, every piece has its vector
+        monkeypatch.setattr(embedding.model.config, "_attn_implementation", "eager")
+        monkeypatch.setattr(embedding.model.config, "position_embedding_type", "relative_key",
+                            raising=False)
+        encoded = embedding.encoder.encode(batch(), cls_only=True)
+    assert encoded.vectors.shape[0] == sum(len(words) for words in BATCH) + 2
     monkeypatch.undo()
     assert supports_cls_only(embedding.model)
     monkeypatch.setattr(embedding.model.config, "is_decoder", True)
