@@ -183,6 +183,10 @@ def test_a_model_file_config_cannot_name_a_file_or_a_download(tmp_path):
     bad = {**spec, "config": {**spec["config"], "language_model": "news-forward"}}
     with pytest.raises(ModelFileError, match="language_model"):
         build_component("embedding", bad)
+    for precision in ("float16", "__import__('os')", ["bfloat16"], True):
+        bad = {**spec, "config": {**spec["config"], "precision": precision}}
+        with pytest.raises(ModelFileError, match="precision"):
+            build_component("embedding", bad)
 
 
 def test_bfloat16_precision_is_close_to_float32_and_kept_in_the_config():
