@@ -128,6 +128,11 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
     for name in ("best-lm.pt", "checkpoint.pt"):
         expected, got = load_file(tmp_path / "full" / name), load_file(killed / name)
         expected.pop("rng/torch", None), got.pop("rng/torch", None)
+        # CUDA's generators are saved only where CUDA was started: on a GPU machine this
+        # in-process run has them and the subprocess does not.
+        for state in (expected, got):
+            for key in [k for k in state if k.startswith("rng/cuda")]:
+                del state[key]
         assert expected.keys() == got.keys()
         for key in expected:
             assert torch.equal(expected[key], got[key]), (name, key)  # bit for bit
