@@ -45,6 +45,9 @@ import sys
 import time
 from pathlib import Path
 
+# lm_train.py beside this file imports neither tagkit nor Flair, so Flair's worker can use it.
+from lm_train import head_chars, sentence_texts
+
 HERE = Path(__file__).resolve()
 EWT = HERE.parent.parent.parent / "shared" / "datasets" / "ud_english_ewt"
 FLAIR_ENV = Path("/work/flair-env")
@@ -70,28 +73,12 @@ def conllu_tokens(path: Path) -> list[list[str]]:
     return sentences
 
 
-def texts(path: Path) -> list[str]:
-    prefix = "# text = "
-    with open(path, encoding="utf-8") as handle:
-        return [line[len(prefix):].rstrip("\n") for line in handle if line.startswith(prefix)]
-
-
-def head_chars(lines: list[str], limit: int) -> list[str]:
-    kept, total = [], 0
-    for line in lines:
-        if total >= limit:
-            break
-        kept.append(line)
-        total += len(line) + 1
-    return kept
-
-
 def write_corpus(folder: Path, train_chars: int) -> int:
     """Flair's layout; returns the training characters (newlines included)."""
-    train = head_chars(texts(EWT / "en_ewt-ud-train.conllu"), train_chars)
+    train = head_chars(sentence_texts(EWT / "en_ewt-ud-train.conllu"), train_chars)
     (folder / "train").mkdir(parents=True, exist_ok=True)
     (folder / "train" / "train_split_1").write_text("\n".join(train) + "\n", encoding="utf-8")
-    dev = head_chars(texts(EWT / "en_ewt-ud-dev.conllu"), 20_000)
+    dev = head_chars(sentence_texts(EWT / "en_ewt-ud-dev.conllu"), 20_000)
     for name in ("valid.txt", "test.txt"):
         (folder / name).write_text("\n".join(dev) + "\n", encoding="utf-8")
     return sum(len(t) + 1 for t in train)

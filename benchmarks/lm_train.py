@@ -38,17 +38,22 @@ def sentence_texts(path: Path) -> list[str]:
         return [line[len(prefix):].rstrip("\n") for line in handle if line.startswith(prefix)]
 
 
+def head_chars(lines: list[str], limit: int) -> list[str]:
+    """The first lines of ``lines`` until ``limit`` characters (a line break each) are reached."""
+    kept, total = [], 0
+    for line in lines:
+        if total >= limit:
+            break
+        kept.append(line)
+        total += len(line) + 1
+    return kept
+
+
 def write_corpus(data: Path, folder: Path, splits: int, max_chars: int | None) -> list[str]:
     """Flair's layout in ``folder``; returns the training sentences."""
     train = sentence_texts(data / "en_ewt-ud-train.conllu")
     if max_chars is not None:
-        kept, total = [], 0
-        for text in train:
-            if total >= max_chars:
-                break
-            kept.append(text)
-            total += len(text) + 1
-        train = kept
+        train = head_chars(train, max_chars)
     (folder / "train").mkdir(parents=True, exist_ok=True)
     size = -(-len(train) // splits)
     for i in range(splits):
