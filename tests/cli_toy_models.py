@@ -59,15 +59,20 @@ def _fit(model, data: list[Sentence], steps: int) -> None:
     model.eval()
 
 
+def _vocabulary_and_labels(words_by_label: dict[str, list[str]]) -> tuple[list[str], Dictionary]:
+    """Every word of the toy data, and its labels as a dictionary (no <unk>)."""
+    labels = Dictionary(add_unk=False)
+    for label in words_by_label:
+        labels.add_item(label)
+    return [word for words in words_by_label.values() for word in words], labels
+
+
 def train_tagger(path: Path) -> Path:
     from tagkit_crf_tagger import SequenceTagger
     from tagkit_embeddings import WordEmbeddings
 
     set_seed(1)
-    vocab = [word for words in WORDS.values() for word in words]
-    tags = Dictionary(add_unk=False)
-    for tag in WORDS:
-        tags.add_item(tag)
+    vocab, tags = _vocabulary_and_labels(WORDS)
     tagger = SequenceTagger(8, WordEmbeddings("glove", vocab=vocab, embedding_dim=4,
                                               fine_tune=True), tags, "upos")
     _fit(tagger, toy_sentences(40), 60)
@@ -79,10 +84,7 @@ def train_classifier(path: Path) -> Path:
     from tagkit_embeddings import DocumentPoolEmbeddings, WordEmbeddings
 
     set_seed(1)
-    vocab = [word for words in REVIEWS.values() for word in words]
-    labels = Dictionary(add_unk=False)
-    for label in REVIEWS:
-        labels.add_item(label)
+    vocab, labels = _vocabulary_and_labels(REVIEWS)
     words = WordEmbeddings("glove", vocab=vocab, embedding_dim=4, fine_tune=True)
     classifier = TextClassifier(DocumentPoolEmbeddings(words), labels, label_type="sentiment")
     _fit(classifier, toy_reviews(40), 60)
