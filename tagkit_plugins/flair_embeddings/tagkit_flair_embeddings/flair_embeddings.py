@@ -34,17 +34,16 @@ from tagkit_core.data import Sentence
 from tagkit_core.embeddings import TokenEmbeddings
 from tagkit_core.files import DownloadError, cache_dir, download
 from tagkit_flair_embeddings.language_model import (
+    PRECISIONS,
     LanguageModel,
     LanguageModelFileError,
+    check_precision,
     language_model_from_config,
     load_language_model,
 )
 from tagkit_flair_embeddings.pretrained import PRETRAINED_LANGUAGE_MODELS
 
-__all__ = ["FlairEmbeddings", "resolve_language_model", "PRECISIONS"]
-
-#: The arithmetic the LM can run in (``FlairEmbeddings(precision=...)``).
-PRECISIONS = ("float32", "bfloat16")
+__all__ = ["FlairEmbeddings", "resolve_language_model"]
 
 log = logging.getLogger("tagkit.flair_embeddings")
 
@@ -139,10 +138,7 @@ class FlairEmbeddings(TokenEmbeddings):
                  chars_per_chunk: int = 512, name: str | None = None,
                  precision: str = "float32") -> None:
         super().__init__()
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
-                             f"got {precision!r}")
-        self.precision = precision
+        self.precision = check_precision(precision)
         self.lm = resolve_language_model(name_or_path)
         self.fine_tune, self.chars_per_chunk = bool(fine_tune), int(chars_per_chunk)
         if self.chars_per_chunk < 1:

@@ -47,7 +47,7 @@ from tagkit_core.tensor_files import (
 
 __all__ = ["LanguageModel", "LanguageModelFileError", "language_model_from_config",
            "save_language_model", "load_language_model", "character_dictionary", "encode_text",
-           "codepoint_table"]
+           "codepoint_table", "PRECISIONS", "check_precision"]
 
 FORMAT_NAME = "tagkit-language-model"
 FORMAT_VERSION = 1
@@ -61,6 +61,19 @@ MIN_SEGMENT = 32
 # and reuses it for a shape it has seen. 16 was about 5% faster than 1 and 8 on EWT test;
 # rounding the number of strings as well was slower.
 SEGMENT_MULTIPLE = 16
+
+
+#: The arithmetic a language model can run in (``FlairEmbeddings(precision=...)``,
+#: ``LanguageModelTrainer.train(precision=...)``).
+PRECISIONS = ("float32", "bfloat16")
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`; else a ValueError listing them."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
+                         f"got {precision!r}")
+    return precision
 
 
 class LanguageModelFileError(ModelFileError):

@@ -29,7 +29,11 @@ from tagkit_core.files import remove_stale_temp_files
 from tagkit_core.seeding import seed_generators
 from tagkit_core.trainer.checkpoint import restore_rng_state
 from tagkit_flair_embeddings.corpus import TextCorpus
-from tagkit_flair_embeddings.language_model import LanguageModel, save_language_model
+from tagkit_flair_embeddings.language_model import (
+    LanguageModel,
+    check_precision,
+    save_language_model,
+)
 from tagkit_flair_embeddings.lm_checkpoint import read_lm_checkpoint, save_lm_checkpoint
 
 __all__ = ["LanguageModelTrainer"]
@@ -41,7 +45,6 @@ DEFAULTS: dict[str, Any] = {"sequence_length": 250, "mini_batch_size": 100,
                             "anneal_factor": 0.25, "clip": 0.25, "checkpoint": True, "seed": 1,
                             "min_learning_rate": 1e-3, "log_every": 100,
                             "precision": "float32"}
-PRECISIONS = ("float32", "bfloat16")
 
 
 def perplexity(loss: float) -> float:
@@ -104,9 +107,7 @@ class LanguageModelTrainer:
                  if k in DEFAULTS and v is not None}
         resume = self._resume
         options = {**DEFAULTS, **(resume["options"] if resume else {}), **given}
-        if options["precision"] not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
-                             f"got {options['precision']!r}")
+        check_precision(options["precision"])
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(base_path, ["best-lm.pt", "checkpoint.pt"])
