@@ -34,7 +34,7 @@ from tagkit_core.config_fields import (
 )
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
-from tagkit_core.embeddings import DocumentEmbeddings
+from tagkit_core.embeddings import DocumentEmbeddings, longest_first
 from tagkit_core.model import Model, Result
 from tagkit_core.storage import StorageMode
 
@@ -244,7 +244,7 @@ class TextClassifier(Model):
                  verbose: bool, label_name: str, loss_label_type: str | None,
                  embedding_storage_mode) -> tuple[float, int] | None:
         """``predict``; the loss (when ``loss_label_type`` is given) is against its labels."""
-        todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
+        todo = longest_first(self.document_embeddings, sentences)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
         loss_sum, count = 0.0, 0

@@ -31,7 +31,7 @@ from tagkit_core.config_fields import (
 )
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
-from tagkit_core.embeddings import TokenEmbeddings, pad_ids
+from tagkit_core.embeddings import TokenEmbeddings, longest_first, pad_ids
 from tagkit_core.evaluation import sequence_labelling_result
 from tagkit_core.model import Model, Result
 from tagkit_core.nn import LockedDropout, WordDropout
@@ -210,7 +210,7 @@ class SequenceTagger(Model):
         rnn_dtype = _PRECISIONS.get(precision)
         if precision not in _PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}")
-        todo = sorted((s for s in sentences if len(s)), key=len, reverse=True)
+        todo = longest_first(self.embeddings, sentences)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
         loss_sum, count = 0.0, 0

@@ -65,6 +65,11 @@ def _token_tensor(stack: StackedEmbeddings, sentences: Sequence[Sentence],
     return x, lengths
 
 
+def _inner_lengths(self, sentences: Sequence[Sentence]) -> list[int]:
+    """``batching_lengths`` of a document embedding over token embeddings: theirs."""
+    return self.embeddings.batching_lengths(sentences)
+
+
 class DocumentRNNEmbeddings(DocumentEmbeddings):
     """A sentence vector from an RNN over its word vectors (Flair's DocumentRNNEmbeddings).
 
@@ -117,6 +122,8 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
         self.locked_dropout = LockedDropout(self.locked_dropout_rate) \
             if self.locked_dropout_rate > 0 else None
         self.name = f"document_{self.rnn_type.lower()}"
+
+    batching_lengths = _inner_lengths
 
     @property
     def embedding_length(self) -> int:
@@ -219,6 +226,8 @@ class DocumentPoolEmbeddings(DocumentEmbeddings):
             self.embedding_flex_nonlinear = nn.ReLU()
             self.embedding_flex_nonlinear_map = nn.Linear(length, length)
         self.name = f"document_{pooling}"
+
+    batching_lengths = _inner_lengths
 
     @property
     def embedding_length(self) -> int:

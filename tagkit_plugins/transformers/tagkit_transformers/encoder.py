@@ -196,3 +196,11 @@ class EncoderAccess:
     def model(self) -> Any:
         """The Hugging Face model itself."""
         return self.encoder.model
+
+    def batching_lengths(self, sentences: Sequence[Sentence]) -> list[int]:
+        """Each sentence's piece count (what the model's cost grows with), from the same
+        cached tokenization :meth:`TransformerEncoder.encode` reads: no second tokenizer
+        call."""
+        encoder = self.encoder
+        pieces = sentence_pieces(encoder.tokenizer, sentences, encoder.cache_key)
+        return [len(ids) for ids, _ in pieces]
