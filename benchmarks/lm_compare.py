@@ -20,6 +20,12 @@ it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_c
   ``after_batch``). Peak memory is the process's peak resident set (``ru_maxrss``) and its
   growth during the embedding.
 
+The training part also times the **floor**: a bare ``torch.nn.LSTM`` of the same size, forward
+and backward over random input of the same shape (sequence length x batch x 100), as many
+characters as the training text, nothing else (no embedding, dropout, decoder, loss, optimizer
+or evaluation): what no trainer around that LSTM can beat. Its rate over Flair's is the most
+any LM trainer could reach against Flair with that kernel.
+
 ``--precisions float32,bfloat16`` adds a tagkit row per precision (``precision=`` of
 ``LanguageModelTrainer.train`` and ``FlairEmbeddings``), each with its ratio to Flair (which
 runs in float32); the embedding rows of a precision use the LM trained in float32.
@@ -163,6 +169,32 @@ def train_worker(args: argparse.Namespace) -> dict:
             "chars_per_cpu_second": round(chars / cpu_seconds), "dictionary": len(dictionary)}
 
 
+def floor_worker(args: argparse.Namespace) -> dict:
+    """The bare LSTM's forward and backward at the benchmark's sizes (see the module doc)."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    lstm = torch.nn.LSTM(100, args.hidden)
+    inputs = torch.randn(args.sequence_length, args.batch, 100)
+    steps = max(1, int(args.train_chars) // (args.sequence_length * args.batch))
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=args.precision == "bfloat16"):
+            output, _ = lstm(inputs)
+        output.float().sum().backward()
+
+    step()  # oneDNN sets its kernels up for the shape once
+    cpu_started, started = time.process_time(), time.perf_counter()
+    for _ in range(steps):
+        step()
+    seconds = time.perf_counter() - started
+    chars = steps * args.sequence_length * args.batch
+    return {"seconds": round(seconds, 2), "chars_per_second": round(chars / seconds),
+            "chars_per_cpu_second": round(chars / (time.process_time() - cpu_started))}
+
+
 def embed_worker(args: argparse.Namespace) -> dict:
     import torch
 
@@ -238,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phases", default="train,embed",
                         help="train (LM training speed), embed (needs the LMs a train phase "
                              "wrote to the same --out)")
-    parser.add_argument("--worker", choices=["chars", "train", "embed"])
+    parser.add_argument("--worker", choices=["chars", "train", "floor", "embed"])
     parser.add_argument("--system", choices=["tagkit", "flair"])
     parser.add_argument("--corpus")
     parser.add_argument("--chars")
@@ -253,8 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker == "chars":
         flair_characters(Path(args.chars))
         return 0
-    if args.worker == "train":
-        print(json.dumps(train_worker(args)), flush=True)
+    if args.worker in ("train", "floor"):
+        work = train_worker if args.worker == "train" else floor_worker
+        print(json.dumps(work(args)), flush=True)
         return 0
     if args.worker == "embed":
         print(json.dumps(embed_worker(args)), flush=True)
@@ -280,11 +313,21 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run(run_worker_plain, check=True, env=flair_env)
     train_chars = write_corpus(out / "corpus", args.train_chars)
     common = ["--out", str(out), "--threads", str(args.threads), "--hidden", str(args.hidden)]
-    runs: dict = {"train": {name: [] for name in systems}}
+    # The floor per precision ("floor" is float32, "floor-bfloat16"...), in the same rotation.
+    floors = {name.replace("tagkit", "floor"): p for name, p in tagkit_rows.items()}
+    runs: dict = {"train": {name: [] for name in [*systems, *floors]}}
     phases = args.phases.split(",")
     for repeat in range(args.repeats if "train" in phases else 0):
-        order = systems if repeat % 2 == 0 else systems[::-1]
-        for name in order:
+        order = [*systems, *floors]
+        for name in (order if repeat % 2 == 0 else order[::-1]):
+            if name in floors:
+                row = run_worker(sys.executable, [
+                    *common, "--worker", "floor", "--precision", floors[name],
+                    "--sequence-length", str(args.sequence_length), "--batch",
+                    str(args.batch), "--train-chars", str(train_chars)], None, args.lock)
+                runs["train"][name].append(row)
+                print(json.dumps({"train": name, "repeat": repeat, **row}), flush=True)
+                continue
             row = run_worker(pythons[name], [
                 *common, "--worker", "train", *worker_argv(name), "--corpus",
                 str(out / "corpus"), "--chars", str(chars_file), "--lm-out",
@@ -317,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     if runs["train"]["flair"]:
         flair_speed = median(runs["train"]["flair"], "chars_per_second")
         summary["train"] = {"flair_chars_per_second": flair_speed}
-        for name in tagkit_rows:
+        for name in [*tagkit_rows, *floors]:
             speed = median(runs["train"][name], "chars_per_second")
             summary["train"][f"{name}_chars_per_second"] = speed
             summary["train"][f"{name}_ratio"] = round(speed / flair_speed, 2)
