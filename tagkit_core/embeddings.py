@@ -51,6 +51,9 @@ def longest_first(embeddings: Embeddings, sentences: Sequence[Sentence]) -> list
     if not todo:
         return todo
     sizes = embeddings.batching_lengths(todo)
+    if len(sizes) != len(todo):  # a plugin's mistake, named here rather than as an IndexError
+        raise ValueError(f"{type(embeddings).__name__}.batching_lengths returned {len(sizes)} "
+                         f"sizes for {len(todo)} sentences (one int per sentence expected)")
     order = sorted(range(len(todo)), key=sizes.__getitem__, reverse=True)
     return [todo[i] for i in order]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tagkit_core.data import Sentence
@@ -48,3 +49,12 @@ def test_a_stack_sorts_by_its_costliest_part():
     assert longest_first(stack, sentences) == sentences
     assert longest_first(TokenCost(), sentences) == [sentences[0], sentences[2],
                                                           sentences[1]]
+
+
+def test_a_plugin_returning_the_wrong_number_of_sizes_is_named():
+    class Broken(TokenCost):
+        def batching_lengths(self, sentences):
+            return [1]
+
+    with pytest.raises(ValueError, match="Broken.batching_lengths returned 1 sizes for 2"):
+        longest_first(Broken("broken"), [Sentence(["a"]), Sentence(["b", "c"])])
