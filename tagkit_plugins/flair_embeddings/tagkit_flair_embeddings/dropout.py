@@ -14,12 +14,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["CharacterDropout"]
+__all__ = ["IntegerMaskDropout"]
 
 _LEVELS = 1 << 16
 
 
-class CharacterDropout(nn.Module):
+class IntegerMaskDropout(nn.Module):
     """Drop each element with probability ``p`` while training, scaling the kept ones by
     1/(1 - p) (as ``nn.Dropout``); the identity in eval mode."""
 

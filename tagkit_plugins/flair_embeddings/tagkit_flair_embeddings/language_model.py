@@ -44,7 +44,7 @@ from tagkit_core.tensor_files import (
     verify_digest,
     write_tensor_file,
 )
-from tagkit_flair_embeddings.dropout import CharacterDropout
+from tagkit_flair_embeddings.dropout import IntegerMaskDropout
 
 __all__ = ["LanguageModel", "LanguageModelFileError", "language_model_from_config",
            "save_language_model", "load_language_model", "character_dictionary", "encode_text",
@@ -141,7 +141,7 @@ class LanguageModel(nn.Module):
         self.hidden_size, self.nlayers = int(hidden_size), int(nlayers)
         self.embedding_size, self.nout = int(embedding_size), nout
         self.document_delimiter, self.dropout = document_delimiter, float(dropout)
-        self.drop = CharacterDropout(self.dropout)
+        self.drop = IntegerMaskDropout(self.dropout)
         self.encoder = nn.Embedding(len(dictionary), self.embedding_size)
         self.rnn = nn.LSTM(self.embedding_size, self.hidden_size, self.nlayers,
                            dropout=self.dropout if self.nlayers > 1 else 0.0)

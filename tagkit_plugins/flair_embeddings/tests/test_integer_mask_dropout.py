@@ -1,15 +1,15 @@
-"""CharacterDropout: nn.Dropout's behaviour with cheaper masks."""
+"""IntegerMaskDropout: nn.Dropout's behaviour with cheaper masks (not a dropout of characters)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from tagkit_flair_embeddings.dropout import CharacterDropout
+from tagkit_flair_embeddings.dropout import IntegerMaskDropout
 
 
 def test_drops_p_of_the_elements_and_keeps_the_mean():
-    drop = CharacterDropout(0.1).train()
+    drop = IntegerMaskDropout(0.1).train()
     torch.manual_seed(0)
     out = drop(torch.ones(1000, 1001))  # an odd count: the last 64-bit draw is cut
     dropped = (out == 0).float().mean().item()
@@ -20,12 +20,12 @@ def test_drops_p_of_the_elements_and_keeps_the_mean():
 
 def test_identity_in_eval_mode_and_at_zero():
     x = torch.randn(7, 3)
-    assert CharacterDropout(0.5).eval()(x) is x
-    assert CharacterDropout(0.0).train()(x) is x
+    assert IntegerMaskDropout(0.5).eval()(x) is x
+    assert IntegerMaskDropout(0.0).train()(x) is x
 
 
 def test_a_seed_fixes_the_mask_and_the_gradient_follows_it():
-    drop = CharacterDropout(0.3).train()
+    drop = IntegerMaskDropout(0.3).train()
     x = torch.randn(5, 4, 9, requires_grad=True)
     torch.manual_seed(3)
     first = drop(x)
@@ -39,8 +39,8 @@ def test_a_seed_fixes_the_mask_and_the_gradient_follows_it():
 
 
 def test_keeps_the_input_type_and_refuses_a_bad_probability():
-    out = CharacterDropout(0.1).train()(torch.ones(4, 8, dtype=torch.bfloat16))
+    out = IntegerMaskDropout(0.1).train()(torch.ones(4, 8, dtype=torch.bfloat16))
     assert out.dtype == torch.bfloat16
-    assert torch.equal(CharacterDropout(1.0).train()(torch.ones(3)), torch.zeros(3))
+    assert torch.equal(IntegerMaskDropout(1.0).train()(torch.ones(3)), torch.zeros(3))
     with pytest.raises(ValueError, match="dropout must be in"):
-        CharacterDropout(1.5)
+        IntegerMaskDropout(1.5)
