@@ -49,6 +49,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # lm_train.py beside this file imports neither tagkit nor Flair, so Flair's worker can use it.
@@ -161,7 +162,8 @@ def train_worker(args: argparse.Namespace) -> dict:
         cpu_started, started = time.process_time(), time.perf_counter()
         LanguageModelTrainer(lm, corpus).train(
             lm_out, sequence_length=args.sequence_length, mini_batch_size=args.batch,
-            learning_rate=20, max_epochs=1, log_every=1000, precision=args.precision)
+            learning_rate=20, max_epochs=1, log_every=1000, precision=args.precision,
+            batch_threads=int(args.batch_threads))
         seconds = time.perf_counter() - started
         cpu_seconds = time.process_time() - cpu_started
     chars = int(args.train_chars)
@@ -179,11 +181,26 @@ def floor_worker(args: argparse.Namespace) -> dict:
     inputs = torch.randn(args.sequence_length, args.batch, 100)
     steps = max(1, int(args.train_chars) // (args.sequence_length * args.batch))
 
-    def step() -> None:
+    groups = int(args.batch_threads)
+    bounds = [args.batch * i // groups for i in range(groups + 1)]
+    if groups > 1:
+        torch.set_num_threads(1)
+    pool = ThreadPoolExecutor(groups - 1) if groups > 1 else None
+
+    def half(start: int, stop: int) -> None:
+        if groups > 1:
+            torch.set_num_threads(1)  # the pool thread's own setting
         with torch.autocast("cpu", dtype=torch.bfloat16,
                             enabled=args.precision == "bfloat16"):
-            output, _ = lstm(inputs)
+            output, _ = lstm(inputs[:, start:stop])
         output.float().sum().backward()
+
+    def step() -> None:
+        futures = [pool.submit(half, a, b) for a, b in zip(bounds[1:-1], bounds[2:])] \
+            if pool else []
+        half(bounds[0], bounds[1])
+        for future in futures:
+            future.result()
 
     step()  # oneDNN sets its kernels up for the shape once
     cpu_started, started = time.process_time(), time.perf_counter()
@@ -280,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--precisions", default="float32",
                         help="tagkit's precisions, comma-separated (a row and a ratio each)")
+    parser.add_argument("--batch-threads", default="1",
+                        help="tagkit's LanguageModelTrainer batch_threads values, "
+                             "comma-separated (training rows per precision and value; the "
+                             "floor likewise runs the batch as that many threaded groups)")
     args = parser.parse_args(argv)
 
     if args.worker == "chars":
@@ -298,14 +319,17 @@ def main(argv: list[str] | None = None) -> int:
     flair_env = {**os.environ, "FLAIR_CACHE_ROOT": str(FLAIR_ENV / "flaircache")}
     precisions = args.precisions.split(",")
     # A row per tagkit precision ("tagkit" is float32, "tagkit-bfloat16"...), then Flair.
-    tagkit_rows = {("tagkit" if p == "float32" else f"tagkit-{p}"): p for p in precisions}
+    # ... and per --batch-threads value above 1 ("tagkit-bfloat16-t2": batch_threads=2).
+    tagkit_rows = {"tagkit" + ("" if p == "float32" else f"-{p}") + ("" if t == 1 else f"-t{t}"):
+                   (p, t) for p in precisions for t in map(int, args.batch_threads.split(","))}
     systems = [*tagkit_rows, "flair"]
     pythons = {**{name: sys.executable for name in tagkit_rows}, "flair": args.flair_python}
     envs = {**{name: None for name in tagkit_rows}, "flair": flair_env}
 
     def worker_argv(name: str) -> list[str]:
         system = "flair" if name == "flair" else "tagkit"
-        return ["--system", system, "--precision", tagkit_rows.get(name, "float32")]
+        precision, threads = tagkit_rows.get(name, ("float32", 1))
+        return ["--system", system, "--precision", precision, "--batch-threads", str(threads)]
 
     chars_file = out / "chars.json"
     run_worker_plain = [args.flair_python, str(HERE), "--out", str(out), "--worker", "chars",
@@ -322,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in (order if repeat % 2 == 0 else order[::-1]):
             if name in floors:
                 row = run_worker(sys.executable, [
-                    *common, "--worker", "floor", "--precision", floors[name],
+                    *common, "--worker", "floor", "--precision", floors[name][0],
+                    "--batch-threads", str(floors[name][1]),
                     "--sequence-length", str(args.sequence_length), "--batch",
                     str(args.batch), "--train-chars", str(train_chars)], None, args.lock)
                 runs["train"][name].append(row)
@@ -338,9 +363,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"train": name, "repeat": repeat, **row}), flush=True)
     modes = ("none", "cpu") if "embed" in phases else ()
     for mode in modes:
-        runs[mode] = {name: [] for name in systems}
+        embedders = [name for name in systems if tagkit_rows.get(name, ("", 1))[1] == 1]
+        runs[mode] = {name: [] for name in embedders}
         for repeat in range(args.repeats):
-            order = systems if repeat % 2 == 0 else systems[::-1]
+            order = embedders if repeat % 2 == 0 else embedders[::-1]
             for name in order:
                 lm_owner = "flair" if name == "flair" else "tagkit"
                 row = run_worker(pythons[name], [
@@ -372,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         summary[f"embed_{mode}"] = {f"flair_{key}": median(f, key) for key in
                                     ("seconds", "tokens_per_second", "peak_rss_mb",
                                      "rss_growth_mb", "tokens_per_cpu_second")}
-        for name in tagkit_rows:
+        for name in (n for n in tagkit_rows if n in runs[mode]):
             t = runs[mode][name]
             summary[f"embed_{mode}"].update(
                 {f"{name}_{key}": median(t, key) for key in

@@ -7,16 +7,38 @@ draw gives four 16-bit integers and each is compared with a threshold: 3.4 ms fo
 masks, on the same seeded generator (``torch.randint``), so a seed still fixes a run. The drop
 probability is rounded to a multiple of 1/65536 (0.1 becomes 0.100006), which is the only
 difference in what it computes.
+
+Masks are drawn from torch's global generator, or, inside :func:`masks_from`, from a generator
+of the calling thread's own: the LM trainer runs a batch's stream groups in several threads
+(``batch_threads``), and draws from one shared generator would come in a different order in
+every run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import Iterator
+
 import torch
 from torch import nn
 
-__all__ = ["IntegerMaskDropout"]
+__all__ = ["IntegerMaskDropout", "masks_from"]
 
 _LEVELS = 1 << 16
+_thread = threading.local()
+
+
+@contextlib.contextmanager
+def masks_from(generator: torch.Generator) -> Iterator[None]:
+    """In this block, every IntegerMaskDropout run by this thread draws from ``generator``
+    (other threads keep theirs)."""
+    previous = getattr(_thread, "generator", None)
+    _thread.generator = generator
+    try:
+        yield
+    finally:
+        _thread.generator = previous
 
 
 class IntegerMaskDropout(nn.Module):
@@ -37,7 +59,8 @@ class IntegerMaskDropout(nn.Module):
             return x.mul(0)  # p = 1 (as nn.Dropout): nothing kept, no 1/0 scale
         count = x.numel()
         draws = torch.randint(-(1 << 63), (1 << 63) - 1, ((count + 3) // 4,),
-                              dtype=torch.int64, device=x.device)
+                              dtype=torch.int64, device=x.device,
+                              generator=getattr(_thread, "generator", None))
         levels = draws.view(torch.int16)[:count].view(x.shape)
         keep = levels >= (self.dropped_levels - _LEVELS // 2)
         return x.mul(keep).mul_(_LEVELS / (_LEVELS - self.dropped_levels))

@@ -16,6 +16,7 @@ run resumed from a checkpoint continues exactly as the uninterrupted one would h
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -35,6 +36,7 @@ from tagkit_flair_embeddings.language_model import (
     save_language_model,
 )
 from tagkit_flair_embeddings.lm_checkpoint import read_lm_checkpoint, save_lm_checkpoint
+from tagkit_flair_embeddings.lm_threads import GroupedWindows, check_batch_threads
 
 __all__ = ["LanguageModelTrainer"]
 
@@ -44,7 +46,7 @@ DEFAULTS: dict[str, Any] = {"sequence_length": 250, "mini_batch_size": 100,
                             "learning_rate": 20.0, "max_epochs": 1000, "patience": 10,
                             "anneal_factor": 0.25, "clip": 0.25, "checkpoint": True, "seed": 1,
                             "min_learning_rate": 1e-3, "log_every": 100,
-                            "precision": "float32"}
+                            "precision": "float32", "batch_threads": 1}
 
 
 def perplexity(loss: float) -> float:
@@ -87,7 +89,8 @@ class LanguageModelTrainer:
               anneal_factor: float | None = None, clip: float | None = None,
               checkpoint: bool | None = None, seed: int | None = None,
               min_learning_rate: float | None = None, log_every: int | None = None,
-              precision: str | None = None) -> dict[str, Any]:
+              precision: str | None = None, batch_threads: int | None = None
+              ) -> dict[str, Any]:
         """Train; write ``best-lm.pt`` (and ``checkpoint.pt``) to ``base_path``.
 
         An option left as None takes its default (:data:`DEFAULTS`: Flair's values), or, in a
@@ -99,19 +102,28 @@ class LanguageModelTrainer:
         characters per second) and ``epochs``.
 
         ``precision="bfloat16"`` runs the training passes under ``torch.autocast`` (the LSTM
-        and the decoder in bfloat16; the weights, the loss, the optimizer and the validation
-        and test passes stay float32): about 1.3x the characters per second on a CPU with
-        native bfloat16 (AVX512-BF16, AMX) or a GPU, slower on a CPU without it.
+        and the decoder in bfloat16, and so do the validation passes; the weights, the loss,
+        the optimizer and the final test pass stay float32): about 1.3x the characters per
+        second on a CPU with native bfloat16 (AVX512-BF16, AMX) or a GPU, slower on a CPU
+        without it.
+
+        ``batch_threads=k`` (CPU only) runs each window as ``k`` groups of streams, each in its
+        own thread on one core (:mod:`tagkit_flair_embeddings.lm_threads`): on two cores,
+        ``batch_threads=2`` is faster than one call on both. The gradient is the same batch's;
+        the dropout masks come from per-group generators, so a run is repeatable for a given
+        ``k`` but draws other masks than with ``k=1``.
         """
         given = {k: v for k, v in locals().items()
                  if k in DEFAULTS and v is not None}
         resume = self._resume
         options = {**DEFAULTS, **(resume["options"] if resume else {}), **given}
         check_precision(options["precision"])
+        model, device = self.model, self.model.encoder.weight.device
+        check_batch_threads(model, options["batch_threads"], int(options["mini_batch_size"]),
+                            device)
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
         remove_stale_temp_files(base_path, ["best-lm.pt", "checkpoint.pt"])
-        model, device = self.model, self.model.encoder.weight.device
         if resume is None:
             seed_generators(int(options["seed"]))
             state = {"epoch": 0, "split": 0, "learning_rate": float(options["learning_rate"]),
@@ -131,7 +143,8 @@ class LanguageModelTrainer:
                 file = self.corpus.train_files[order[state["split"]]]
                 train_loss, speed = self._train_split(file, optimizer, state, options, device)
                 valid_loss = self.evaluate(valid, options["mini_batch_size"],
-                                           options["sequence_length"])
+                                           options["sequence_length"], options["precision"],
+                                           options["batch_threads"])
                 self._anneal(valid_loss, state, options, optimizer, base_path)
                 state["history"].append({
                     "epoch": state["epoch"] + 1, "split": state["split"] + 1,
@@ -168,29 +181,38 @@ class LanguageModelTrainer:
                              f"{batch_size} streams (mini_batch_size) of at least 2")
         model.train()
         low_precision = options["precision"] == "bfloat16"
-        hidden = model.init_hidden(batch_size)
-        total, count, started = 0.0, 0, time.perf_counter()
+        threads = int(options["batch_threads"])
         windows = range(0, data.shape[0] - 1, length)
-        for number, start in enumerate(windows, 1):
-            inputs = data[start: start + length]
-            targets = data[start + 1: start + 1 + length]
-            inputs = inputs[: targets.shape[0]]
-            hidden = (hidden[0].detach(), hidden[1].detach())
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=low_precision):
-                logits, _, hidden = model(inputs, hidden)
-                loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                   targets.reshape(-1))
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), float(options["clip"]))
-            optimizer.step()
-            total += loss.item() * targets.numel()
-            count += targets.numel()
-            if number % int(options["log_every"]) == 0 or number == len(windows):
-                speed = count / max(time.perf_counter() - started, 1e-9)
-                log.info("epoch %d split %d: batch %d/%d, loss %.4f, perplexity %.3f, "
-                         "%.0f chars/s", state["epoch"] + 1, state["split"] + 1, number,
-                         len(windows), total / count, perplexity(total / count), speed)
+        total, count, started = 0.0, 0, time.perf_counter()
+        grouped = GroupedWindows(model, batch_size, threads, low_precision) if threads > 1 \
+            else None
+        hidden = model.init_hidden(batch_size)
+        with grouped or contextlib.nullcontext():
+            for number, start in enumerate(windows, 1):
+                inputs = data[start: start + length]
+                targets = data[start + 1: start + 1 + length]
+                inputs = inputs[: targets.shape[0]]
+                optimizer.zero_grad(set_to_none=True)
+                if grouped is not None:
+                    window_sum = grouped.step(inputs, targets)
+                else:
+                    hidden = (hidden[0].detach(), hidden[1].detach())
+                    with torch.autocast(device.type, dtype=torch.bfloat16,
+                                        enabled=low_precision):
+                        logits, _, hidden = model(inputs, hidden)
+                        loss = nn.functional.cross_entropy(
+                            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+                    loss.backward()
+                    window_sum = loss.item() * targets.numel()
+                nn.utils.clip_grad_norm_(model.parameters(), float(options["clip"]))
+                optimizer.step()
+                total += window_sum
+                count += targets.numel()
+                if number % int(options["log_every"]) == 0 or number == len(windows):
+                    speed = count / max(time.perf_counter() - started, 1e-9)
+                    log.info("epoch %d split %d: batch %d/%d, loss %.4f, perplexity %.3f, "
+                             "%.0f chars/s", state["epoch"] + 1, state["split"] + 1, number,
+                             len(windows), total / count, perplexity(total / count), speed)
         return total / count, count / max(time.perf_counter() - started, 1e-9)
 
     def _anneal(self, valid_loss: float, state: dict, options: dict,
@@ -210,23 +232,37 @@ class LanguageModelTrainer:
             log.info("annealing the learning rate to %g", state["learning_rate"])
 
     @torch.no_grad()
-    def evaluate(self, ids: torch.Tensor, mini_batch_size: int, sequence_length: int) -> float:
+    def evaluate(self, ids: torch.Tensor, mini_batch_size: int, sequence_length: int,
+                 precision: str = "float32", batch_threads: int = 1) -> float:
         """Mean cross-entropy per character (nats) of the model on ``ids``; perplexity is its
-        exponential. Streams: ``mini_batch_size``, fewer for a short text."""
+        exponential. Streams: ``mini_batch_size``, fewer for a short text; ``precision`` and
+        ``batch_threads`` as in :meth:`train` (the groups' sums are added in a fixed order)."""
         model = self.model
         was_training = model.training
         model.eval()
         batch_size = max(1, min(int(mini_batch_size), (ids.shape[0] - 1) // 2))
         data = batchify(ids, batch_size)
+        threads = min(int(batch_threads), batch_size)
+        low_precision = check_precision(precision) == "bfloat16"
+        grouped = GroupedWindows(model, batch_size, threads, low_precision) if threads > 1 \
+            else None
         hidden = model.init_hidden(batch_size)
         total, count = 0.0, 0
-        for start in range(0, data.shape[0] - 1, int(sequence_length)):
-            inputs = data[start: start + sequence_length]
-            targets = data[start + 1: start + 1 + sequence_length]
-            logits, _, hidden = model(inputs[: targets.shape[0]], hidden)
-            total += nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                                 targets.reshape(-1), reduction="sum").item()
-            count += targets.numel()
+        with grouped or contextlib.nullcontext():
+            for start in range(0, data.shape[0] - 1, int(sequence_length)):
+                inputs = data[start: start + sequence_length]
+                targets = data[start + 1: start + 1 + sequence_length]
+                inputs = inputs[: targets.shape[0]]
+                if grouped is not None:
+                    total += grouped.loss_sum(inputs, targets)
+                else:
+                    with torch.autocast(ids.device.type, dtype=torch.bfloat16,
+                                        enabled=low_precision):
+                        logits, _, hidden = model(inputs, hidden)
+                    total += nn.functional.cross_entropy(
+                        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
+                        reduction="sum").item()
+                count += targets.numel()
         model.train(was_training)
         return total / max(count, 1)
 
@@ -238,8 +274,10 @@ class LanguageModelTrainer:
         scorer = self
         if best.exists():
             scorer = LanguageModelTrainer(load_language_model(best, device=device), self.corpus)
+        # The test pass (the reported perplexity) always in float32.
         test_loss = scorer.evaluate(self.corpus.test.to(device), options["mini_batch_size"],
-                                    options["sequence_length"])
+                                    options["sequence_length"], "float32",
+                                    options["batch_threads"])
         log.info("test perplexity %.3f (best model)", perplexity(test_loss))
         return {"best_valid_perplexity": perplexity(state["best_loss"]),
                 "test_perplexity": perplexity(test_loss), "history": state["history"],

@@ -1,0 +1,133 @@
+"""Training windows split into groups of streams, one Python thread and one core each.
+
+Why. A language-model step is a few hundred small recurrent matrix products, one per
+character position, each of ``batch x hidden`` rows. Given two cores, torch splits every such
+product across both, and at these sizes the split costs about as much as it saves: on a
+two-core CPU a bare ``nn.LSTM`` ran 7 to 12% faster as two calls of half the batch each, each on
+one core in its own thread, than as one call on two cores (docs/benchmarks.md). The streams of
+a batch are independent until their gradients are summed, so the trainer can do the same:
+``LanguageModelTrainer.train(batch_threads=k)`` cuts the ``mini_batch_size`` streams into ``k``
+contiguous groups and runs each group's forward and backward in its own thread with one
+intra-op thread (torch's kernels release the GIL; autograd on the CPU runs a backward in the
+thread that calls it).
+
+What stays the same. The gradient is the whole batch's: each group's loss is its summed
+cross-entropy over the whole window's character count, so the groups' gradients add up to the
+gradient of the batch's mean loss (up to the order of floating-point sums). Each parameter
+gets one gradient per group; with two groups the sum does not depend on which thread finishes
+first (``a + b == b + a``); with more it can differ in the last bit, so a run is exactly
+repeatable with ``batch_threads`` 1 or 2.
+
+What changes. Dropout masks: each group draws from a generator of its own
+(:func:`~tagkit_flair_embeddings.dropout.masks_from`), seeded per window from the global
+generator in the main thread, so a seed still fixes the run (and a checkpoint's generator
+states still resume it exactly); a run with ``batch_threads=2`` is repeatable but draws other
+masks than one with ``batch_threads=1``. The LSTM's own dropout between layers (``nlayers`` > 1)
+would draw from the shared global generator in both threads, in no fixed order, so that
+combination is refused.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+from torch import nn
+
+from tagkit_flair_embeddings.dropout import masks_from
+from tagkit_flair_embeddings.language_model import LanguageModel
+
+__all__ = ["GroupedWindows", "check_batch_threads"]
+
+Hidden = tuple[torch.Tensor, torch.Tensor]
+
+
+def check_batch_threads(model: LanguageModel, threads: Any, batch_size: int,
+                        device: torch.device) -> int:
+    """``threads`` as an int, or a ValueError saying which setting forbids it."""
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"batch_threads must be a positive integer, got {threads!r}")
+    if threads == 1:
+        return 1
+    if device.type != "cpu":
+        raise ValueError(f"batch_threads={threads} is for training on the CPU (the model is "
+                         f"on {device}); use batch_threads=1")
+    if threads > batch_size:
+        raise ValueError(f"batch_threads={threads} is more than the {batch_size} streams "
+                         "(mini_batch_size) it splits")
+    if model.nlayers > 1 and model.dropout > 0:
+        raise ValueError(f"batch_threads={threads} needs a one-layer LM or dropout=0: the "
+                         "LSTM's dropout between layers draws from torch's shared generator, "
+                         "in no fixed order across threads")
+    return threads
+
+
+class GroupedWindows:
+    """Forward and backward of each window as ``threads`` groups of streams (module doc).
+
+    Use as a context manager: inside it torch runs one intra-op thread per Python thread,
+    and the previous thread count comes back on exit.
+    """
+
+    def __init__(self, model: LanguageModel, batch_size: int, threads: int,
+                 low_precision: bool) -> None:
+        self.model, self.low_precision = model, low_precision
+        bounds = [batch_size * i // threads for i in range(threads + 1)]
+        self.columns = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+        self.hidden: list[Hidden] = [model.init_hidden(c.stop - c.start) for c in self.columns]
+        self._pool: ThreadPoolExecutor | None = None
+        self._threads_before = 0
+
+    def __enter__(self) -> GroupedWindows:
+        self._threads_before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        self._pool = ThreadPoolExecutor(len(self.columns) - 1,
+                                        thread_name_prefix="tagkit-lm-group")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._pool is not None
+        self._pool.shutdown(wait=True)
+        torch.set_num_threads(self._threads_before)
+
+    def step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+        """Accumulate the window's gradient (of the mean loss) into the model's parameters;
+        return the window's summed cross-entropy."""
+        seeds = torch.randint(0, 1 << 62, (len(self.columns),), dtype=torch.int64).tolist()
+        return self._run(inputs, targets, seeds)
+
+    def loss_sum(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+        """The window's summed cross-entropy, without gradients (evaluation; the model is in
+        eval mode, so no dropout mask and no draw from the global generator)."""
+        return self._run(inputs, targets, None)
+
+    def _run(self, inputs: torch.Tensor, targets: torch.Tensor, seeds: list[int] | None
+             ) -> float:
+        assert self._pool is not None, "use GroupedWindows as a context manager"
+        count = targets.numel()
+        futures = [self._pool.submit(self._group, g, inputs, targets, seeds, count)
+                   for g in range(1, len(self.columns))]
+        total = self._group(0, inputs, targets, seeds, count)
+        return total + sum(future.result() for future in futures)  # in group order
+
+    def _group(self, group: int, inputs: torch.Tensor, targets: torch.Tensor,
+               seeds: list[int] | None, count: int) -> float:
+        torch.set_num_threads(1)  # a pool thread's own setting, where torch keeps one per thread
+        columns, model = self.columns[group], self.model
+        hidden = tuple(h.detach() for h in self.hidden[group])
+        device = model.encoder.weight.device
+        generator = torch.Generator(device=device)
+        if seeds is not None:
+            generator.manual_seed(seeds[group])
+        # Grad mode and autocast are per thread: a pool thread gets neither from the caller.
+        with torch.set_grad_enabled(seeds is not None), masks_from(generator), \
+                torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.low_precision):
+            logits, _, new_hidden = model(inputs[:, columns], hidden)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
+                                               targets[:, columns].reshape(-1),
+                                               reduction="sum")
+        if seeds is not None:
+            (loss / count).backward()
+        self.hidden[group] = new_hidden
+        return loss.item()
