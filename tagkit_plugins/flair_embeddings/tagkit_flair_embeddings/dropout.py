@@ -62,7 +62,9 @@ class IntegerMaskDropout(nn.Module):
                               dtype=torch.int64, device=x.device,
                               generator=getattr(_thread, "generator", None))
         levels = draws.view(torch.int16)[:count].view(x.shape)
-        keep = levels >= (self.dropped_levels - _LEVELS // 2)
+        # The mask in x's type: a product with a bool tensor converts it element by element
+        # in the kernel, which for bfloat16 was 6 times slower, forward and backward.
+        keep = (levels >= (self.dropped_levels - _LEVELS // 2)).to(x.dtype)
         return x.mul(keep).mul_(_LEVELS / (_LEVELS - self.dropped_levels))
 
     def extra_repr(self) -> str:
