@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16"],
                         help="LanguageModelTrainer.train's precision")
+    parser.add_argument("--batch-threads", type=int, default=1,
+                        help="LanguageModelTrainer.train's batch_threads (2 on two cores: "
+                             "each half of the streams on its own core)")
     parser.add_argument("--directions", default="forward,backward")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads (1 on a machine whose cores are shared)")
@@ -124,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         result = trainer.train(
             args.out / direction, sequence_length=args.sequence_length,
             mini_batch_size=args.batch, learning_rate=args.lr, max_epochs=args.epochs,
-            seed=args.seed, log_every=20, precision=args.precision)
+            seed=args.seed, log_every=20, precision=args.precision,
+            batch_threads=args.batch_threads)
         history = result["history"]
         results[direction] = {
             "test_perplexity": round(result["test_perplexity"], 4),
@@ -134,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                                       / max(len(history), 1)),
             "train_characters": sum(len(t) + 1 for t in train), "epochs": result["epochs"],
             "hidden_size": args.hidden, "precision": args.precision,
+            "batch_threads": args.batch_threads,
             "wall_seconds": round(time.perf_counter() - started, 1),
         }
         print(json.dumps({"direction": direction, **results[direction]}), flush=True)

@@ -25,12 +25,17 @@ states still resume it exactly); a run with ``batch_threads=2`` is repeatable bu
 masks than one with ``batch_threads=1``. The LSTM's own dropout between layers (``nlayers`` > 1)
 would draw from the shared global generator in both threads, in no fixed order, so that
 combination is refused.
+
+:func:`run_on_cores` is the mechanism, shared with :class:`FlairEmbeddings` (``batch_threads``),
+which embeds a batch's sentences as groups the same way.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+from functools import partial
+from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 from torch import nn
@@ -38,9 +43,49 @@ from torch import nn
 from tagkit_flair_embeddings.dropout import masks_from
 from tagkit_flair_embeddings.language_model import LanguageModel
 
-__all__ = ["GroupedWindows", "check_batch_threads"]
+__all__ = ["GroupedWindows", "check_batch_threads", "run_on_cores"]
 
 Hidden = tuple[torch.Tensor, torch.Tensor]
+T = TypeVar("T")
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_in_pool = threading.local()
+
+
+def _workers(count: int) -> ThreadPoolExecutor:
+    """The process's pool of at least ``count`` threads (kept: a thread per call would cost
+    its start every window)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool._max_workers < count:
+            _pool = ThreadPoolExecutor(count, thread_name_prefix="tagkit-lm-group",
+                                       initializer=_in_pool.__setattr__,
+                                       initargs=("active", True))
+        return _pool
+
+
+def _one_core(task: Callable[[], T]) -> T:
+    torch.set_num_threads(1)  # the pool thread's own setting, where torch keeps one per thread
+    return task()
+
+
+def run_on_cores(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Run ``tasks`` at the same time, the first in this thread and the others in pool
+    threads, each with one torch intra-op thread; return their results in order. The caller's
+    thread count comes back afterwards, and every task has ended when this returns (or raises
+    the first task's error). Called from a pool thread, the tasks run one after another."""
+    if len(tasks) == 1 or getattr(_in_pool, "active", False):
+        return [task() for task in tasks]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    futures = []
+    try:
+        futures = [_workers(len(tasks) - 1).submit(_one_core, task) for task in tasks[1:]]
+        first = tasks[0]()
+        return [first, *(future.result() for future in futures)]
+    finally:
+        wait(futures)
+        torch.set_num_threads(before)
 
 
 def check_batch_threads(model: LanguageModel, threads: Any, batch_size: int,
@@ -64,11 +109,7 @@ def check_batch_threads(model: LanguageModel, threads: Any, batch_size: int,
 
 
 class GroupedWindows:
-    """Forward and backward of each window as ``threads`` groups of streams (module doc).
-
-    Use as a context manager: inside it torch runs one intra-op thread per Python thread,
-    and the previous thread count comes back on exit.
-    """
+    """Forward and backward of each window as ``threads`` groups of streams (module doc)."""
 
     def __init__(self, model: LanguageModel, batch_size: int, threads: int,
                  low_precision: bool) -> None:
@@ -76,20 +117,6 @@ class GroupedWindows:
         bounds = [batch_size * i // threads for i in range(threads + 1)]
         self.columns = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
         self.hidden: list[Hidden] = [model.init_hidden(c.stop - c.start) for c in self.columns]
-        self._pool: ThreadPoolExecutor | None = None
-        self._threads_before = 0
-
-    def __enter__(self) -> GroupedWindows:
-        self._threads_before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        self._pool = ThreadPoolExecutor(len(self.columns) - 1,
-                                        thread_name_prefix="tagkit-lm-group")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._pool is not None
-        self._pool.shutdown(wait=True)
-        torch.set_num_threads(self._threads_before)
 
     def step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         """Accumulate the window's gradient (of the mean loss) into the model's parameters;
@@ -104,16 +131,13 @@ class GroupedWindows:
 
     def _run(self, inputs: torch.Tensor, targets: torch.Tensor, seeds: list[int] | None
              ) -> float:
-        assert self._pool is not None, "use GroupedWindows as a context manager"
         count = targets.numel()
-        futures = [self._pool.submit(self._group, g, inputs, targets, seeds, count)
-                   for g in range(1, len(self.columns))]
-        total = self._group(0, inputs, targets, seeds, count)
-        return total + sum(future.result() for future in futures)  # in group order
+        sums = run_on_cores([partial(self._group, g, inputs, targets, seeds, count)
+                             for g in range(len(self.columns))])
+        return sum(sums)  # in group order
 
     def _group(self, group: int, inputs: torch.Tensor, targets: torch.Tensor,
                seeds: list[int] | None, count: int) -> float:
-        torch.set_num_threads(1)  # a pool thread's own setting, where torch keeps one per thread
         columns, model = self.columns[group], self.model
         hidden = tuple(h.detach() for h in self.hidden[group])
         device = model.encoder.weight.device

@@ -16,7 +16,6 @@ run resumed from a checkpoint continues exactly as the uninterrupted one would h
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
@@ -187,32 +186,31 @@ class LanguageModelTrainer:
         grouped = GroupedWindows(model, batch_size, threads, low_precision) if threads > 1 \
             else None
         hidden = model.init_hidden(batch_size)
-        with grouped or contextlib.nullcontext():
-            for number, start in enumerate(windows, 1):
-                inputs = data[start: start + length]
-                targets = data[start + 1: start + 1 + length]
-                inputs = inputs[: targets.shape[0]]
-                optimizer.zero_grad(set_to_none=True)
-                if grouped is not None:
-                    window_sum = grouped.step(inputs, targets)
-                else:
-                    hidden = (hidden[0].detach(), hidden[1].detach())
-                    with torch.autocast(device.type, dtype=torch.bfloat16,
-                                        enabled=low_precision):
-                        logits, _, hidden = model(inputs, hidden)
-                        loss = nn.functional.cross_entropy(
-                            logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-                    loss.backward()
-                    window_sum = loss.item() * targets.numel()
-                nn.utils.clip_grad_norm_(model.parameters(), float(options["clip"]))
-                optimizer.step()
-                total += window_sum
-                count += targets.numel()
-                if number % int(options["log_every"]) == 0 or number == len(windows):
-                    speed = count / max(time.perf_counter() - started, 1e-9)
-                    log.info("epoch %d split %d: batch %d/%d, loss %.4f, perplexity %.3f, "
-                             "%.0f chars/s", state["epoch"] + 1, state["split"] + 1, number,
-                             len(windows), total / count, perplexity(total / count), speed)
+        for number, start in enumerate(windows, 1):
+            inputs = data[start: start + length]
+            targets = data[start + 1: start + 1 + length]
+            inputs = inputs[: targets.shape[0]]
+            optimizer.zero_grad(set_to_none=True)
+            if grouped is not None:
+                window_sum = grouped.step(inputs, targets)
+            else:
+                hidden = (hidden[0].detach(), hidden[1].detach())
+                with torch.autocast(device.type, dtype=torch.bfloat16,
+                                    enabled=low_precision):
+                    logits, _, hidden = model(inputs, hidden)
+                    loss = nn.functional.cross_entropy(
+                        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
+                loss.backward()
+                window_sum = loss.item() * targets.numel()
+            nn.utils.clip_grad_norm_(model.parameters(), float(options["clip"]))
+            optimizer.step()
+            total += window_sum
+            count += targets.numel()
+            if number % int(options["log_every"]) == 0 or number == len(windows):
+                speed = count / max(time.perf_counter() - started, 1e-9)
+                log.info("epoch %d split %d: batch %d/%d, loss %.4f, perplexity %.3f, "
+                         "%.0f chars/s", state["epoch"] + 1, state["split"] + 1, number,
+                         len(windows), total / count, perplexity(total / count), speed)
         return total / count, count / max(time.perf_counter() - started, 1e-9)
 
     def _anneal(self, valid_loss: float, state: dict, options: dict,
@@ -248,21 +246,20 @@ class LanguageModelTrainer:
             else None
         hidden = model.init_hidden(batch_size)
         total, count = 0.0, 0
-        with grouped or contextlib.nullcontext():
-            for start in range(0, data.shape[0] - 1, int(sequence_length)):
-                inputs = data[start: start + sequence_length]
-                targets = data[start + 1: start + 1 + sequence_length]
-                inputs = inputs[: targets.shape[0]]
-                if grouped is not None:
-                    total += grouped.loss_sum(inputs, targets)
-                else:
-                    with torch.autocast(ids.device.type, dtype=torch.bfloat16,
-                                        enabled=low_precision):
-                        logits, _, hidden = model(inputs, hidden)
-                    total += nn.functional.cross_entropy(
-                        logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
-                        reduction="sum").item()
-                count += targets.numel()
+        for start in range(0, data.shape[0] - 1, int(sequence_length)):
+            inputs = data[start: start + sequence_length]
+            targets = data[start + 1: start + 1 + sequence_length]
+            inputs = inputs[: targets.shape[0]]
+            if grouped is not None:
+                total += grouped.loss_sum(inputs, targets)
+            else:
+                with torch.autocast(ids.device.type, dtype=torch.bfloat16,
+                                    enabled=low_precision):
+                    logits, _, hidden = model(inputs, hidden)
+                total += nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
+                    reduction="sum").item()
+            count += targets.numel()
         model.train(was_training)
         return total / max(count, 1)
 

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 
 from tagkit_flair_embeddings import LanguageModelTrainer, TextCorpus
 from tagkit_flair_embeddings.dropout import IntegerMaskDropout, masks_from
-from tagkit_flair_embeddings.lm_threads import GroupedWindows
+from tagkit_flair_embeddings.lm_threads import GroupedWindows, run_on_cores
 
 
 def _window(lm, length=12, batch=6, seed=0):
@@ -37,24 +37,49 @@ def test_the_groups_gradient_is_the_whole_batchs(precision):
     loss.backward()
     whole = {name: p.grad.clone() for name, p in lm.named_parameters()}
     lm.zero_grad(set_to_none=True)
-    with GroupedWindows(lm, 6, 2, low) as grouped:
-        summed = grouped.step(inputs, targets)
+    summed = GroupedWindows(lm, 6, 2, low).step(inputs, targets)
     tolerance = 2e-2 if low else 1e-5
     assert summed == pytest.approx(loss.item() * targets.numel(), rel=tolerance)
     for name, p in lm.named_parameters():
         assert torch.allclose(p.grad, whole[name], rtol=tolerance, atol=tolerance * 1e-2), name
 
 
-def test_the_thread_count_comes_back_and_the_hidden_state_is_carried():
+def test_the_hidden_state_is_carried_per_group_and_the_thread_count_comes_back():
     lm = tiny_lm(hidden=16).train()
     before = torch.get_num_threads()
-    with GroupedWindows(lm, 5, 2, False) as grouped:
-        assert torch.get_num_threads() == 1
-        assert [(c.start, c.stop) for c in grouped.columns] == [(0, 2), (2, 5)]
-        grouped.step(*_window(lm, batch=5))
-        assert [h[0].shape[1] for h in grouped.hidden] == [2, 3]
-        assert all(h[0].abs().sum() > 0 for h in grouped.hidden)
+    grouped = GroupedWindows(lm, 5, 2, False)
+    assert [(c.start, c.stop) for c in grouped.columns] == [(0, 2), (2, 5)]
+    grouped.step(*_window(lm, batch=5))
+    assert [h[0].shape[1] for h in grouped.hidden] == [2, 3]
+    assert all(h[0].abs().sum() > 0 for h in grouped.hidden)
     assert torch.get_num_threads() == before
+
+
+def test_run_on_cores_gives_results_in_order_one_intra_op_thread_each_and_errors():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _check_run_on_cores()
+    finally:
+        torch.set_num_threads(before)
+
+
+def _check_run_on_cores():
+    seen = run_on_cores([lambda i=i: (i, torch.get_num_threads()) for i in range(3)])
+    assert seen == [(0, 1), (1, 1), (2, 1)]
+    assert torch.get_num_threads() == 2
+    # Nested in a pool thread: run one after another there (no wait on a busy pool).
+    nested = run_on_cores([lambda: 0, lambda: run_on_cores([lambda: 1, lambda: 2])])
+    assert nested == [0, [1, 2]]
+
+    def fails():
+        raise RuntimeError("group failed")
+
+    with pytest.raises(RuntimeError, match="group failed"):
+        run_on_cores([lambda: 0, fails])
+    with pytest.raises(RuntimeError, match="group failed"):
+        run_on_cores([fails, lambda: 0])
+    assert torch.get_num_threads() == 2
 
 
 def _train(tmp_path, name, threads, epochs=2, resume_from=None):
