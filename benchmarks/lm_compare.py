@@ -30,8 +30,8 @@ any LM trainer could reach against Flair with that kernel.
 ``LanguageModelTrainer.train`` and ``FlairEmbeddings``), each with its ratio to Flair (which
 runs in float32); the embedding rows of a precision use the LM trained in float32.
 ``--batch-threads 1,2`` adds a row per precision and value above 1 (``tagkit-bfloat16-t2``:
-``batch_threads=2`` for the trainer and for ``FlairEmbeddings``; ``floor-bfloat16-t2``: the
-bare LSTM as two half-batches in two threads, one core each).
+``LanguageModelTrainer.train(batch_threads=2)``; ``floor-bfloat16-t2``: the bare LSTM as two
+half-batches in two threads, one core each). Embedding rows are the one-group ones only.
 
 Two threads for both. About five minutes on two CPU cores with the defaults::
 
@@ -243,8 +243,7 @@ def embed_worker(args: argparse.Namespace) -> dict:
         from tagkit_core.storage import resolve_storage_mode
         from tagkit_flair_embeddings import FlairEmbeddings
 
-        embedding = FlairEmbeddings(str(args.lm), precision=args.precision,
-                                    batch_threads=int(args.batch_threads))
+        embedding = FlairEmbeddings(str(args.lm), precision=args.precision)
         mode = resolve_storage_mode(args.mode, torch.device("cpu"))
         sentences = [Sentence(w) for w in words]
         before = rss_mb()
@@ -302,10 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precisions", default="float32",
                         help="tagkit's precisions, comma-separated (a row and a ratio each)")
     parser.add_argument("--batch-threads", default="1",
-                        help="tagkit's batch_threads values, comma-separated: a row per "
-                             "precision and value (LanguageModelTrainer.train's and "
-                             "FlairEmbeddings' batch_threads; the floor likewise runs the "
-                             "batch as that many threaded groups)")
+                        help="LanguageModelTrainer.train's batch_threads values, "
+                             "comma-separated: a training row per precision and value (the "
+                             "floor likewise runs the batch as that many threaded groups)")
     args = parser.parse_args(argv)
 
     if args.worker == "chars":
@@ -368,9 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"train": name, "repeat": repeat, **row}), flush=True)
     modes = ("none", "cpu") if "embed" in phases else ()
     for mode in modes:
-        runs[mode] = {name: [] for name in systems}
+        # batch_threads is the trainer's: the embedding rows are the one-group ones.
+        embedders = [name for name in systems if tagkit_rows.get(name, ("", 1))[1] == 1]
+        runs[mode] = {name: [] for name in embedders}
         for repeat in range(args.repeats):
-            order = systems if repeat % 2 == 0 else systems[::-1]
+            order = embedders if repeat % 2 == 0 else embedders[::-1]
             for name in order:
                 lm_owner = "flair" if name == "flair" else "tagkit"
                 row = run_worker(pythons[name], [
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         summary[f"embed_{mode}"] = {f"flair_{key}": median(f, key) for key in
                                     ("seconds", "tokens_per_second", "peak_rss_mb",
                                      "rss_growth_mb", "tokens_per_cpu_second")}
-        for name in tagkit_rows:
+        for name in (n for n in tagkit_rows if n in runs[mode]):
             t = runs[mode][name]
             summary[f"embed_{mode}"].update(
                 {f"{name}_{key}": median(t, key) for key in

@@ -22,10 +22,8 @@ rebuilds the LM from those, never opening a file or naming one.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from copy import deepcopy as copy_module
-from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -43,7 +41,6 @@ from tagkit_flair_embeddings.language_model import (
     language_model_from_config,
     load_language_model,
 )
-from tagkit_flair_embeddings.lm_threads import run_on_cores
 from tagkit_flair_embeddings.pretrained import PRETRAINED_LANGUAGE_MODELS
 
 __all__ = ["FlairEmbeddings", "resolve_language_model"]
@@ -133,24 +130,15 @@ class FlairEmbeddings(TokenEmbeddings):
         GPUs, slower elsewhere. It changes the vectors slightly (bfloat16 keeps 2 to 3
         significant digits), so a tagger is best trained and run in the same precision; the
         model file keeps it. docs/benchmarks.md has the figures.
-    :param batch_threads: embed a batch as this many groups of sentences at once, each in
-        its own thread on one core (:func:`~tagkit_flair_embeddings.lm_threads.run_on_cores`),
-        when no gradient is taken (a frozen LM, or prediction); at most torch's thread count.
-        On two cores 2 is faster than one LSTM call on both. The vectors are the same up to
-        the last bits of float arithmetic (each sentence is read on its own either way).
     """
 
     registry_name = "flair"
 
     def __init__(self, name_or_path: str | Path | LanguageModel, fine_tune: bool = False,
                  chars_per_chunk: int = 512, name: str | None = None,
-                 precision: str = "float32", batch_threads: int = 1) -> None:
+                 precision: str = "float32") -> None:
         super().__init__()
         self.precision = check_precision(precision)
-        if isinstance(batch_threads, bool) or not isinstance(batch_threads, int) \
-                or batch_threads < 1:
-            raise ValueError(f"batch_threads must be a positive integer, got {batch_threads!r}")
-        self.batch_threads = batch_threads
         self.lm = resolve_language_model(name_or_path)
         self.fine_tune, self.chars_per_chunk = bool(fine_tune), int(chars_per_chunk)
         if self.chars_per_chunk < 1:
@@ -218,64 +206,25 @@ class FlairEmbeddings(TokenEmbeddings):
         changes): on the CPU that is about 1.5x faster than ``torch.autocast``, which casts
         the weights again at every call. A fine-tuned LM runs under autocast, so its float32
         weights get the gradients."""
-        chunk = self.chars_per_chunk
+        args = (texts, self.lm.document_delimiter, " ", positions, columns,
+                self.chars_per_chunk)
         if self.precision == "float32":
-            lm = self.lm
-        elif torch.is_grad_enabled() and self.fine_tune:
+            return self.lm.representation_at(*args)
+        if torch.is_grad_enabled() and self.fine_tune:
             with torch.autocast(self.lm.encoder.weight.device.type, dtype=torch.bfloat16):
-                return self.lm.representation_at(texts, self.lm.document_delimiter, " ",
-                                                 positions, columns, chunk).float()
-        else:
-            lm = self._bfloat16_copy()
-        groups = self._groups(texts)
-        if groups is None:
-            with torch.no_grad() if lm is not self.lm else contextlib.nullcontext():
-                return lm.representation_at(texts, lm.document_delimiter, " ", positions,
-                                            columns, chunk).float()
-        # Each group's sentences, its tokens (rows of the result) and their local columns.
-        group_of = {column: g for g, members in enumerate(groups) for column in members}
-        local = {column: i for members in groups for i, column in enumerate(members)}
-        rows: list[list[int]] = [[] for _ in groups]
-        for row, column in enumerate(columns):
-            rows[group_of[column]].append(row)
-
-        def embed(g: int) -> torch.Tensor:
-            with torch.no_grad():
-                return lm.representation_at(
-                    [texts[c] for c in groups[g]], lm.document_delimiter, " ",
-                    [positions[r] for r in rows[g]], [local[columns[r]] for r in rows[g]],
-                    chunk).float()
-
-        parts = run_on_cores([partial(embed, g) for g in range(len(groups))])
-        out = parts[0].new_empty(len(positions), self.embedding_length)
-        for g, part in enumerate(parts):
-            out[torch.tensor(rows[g], dtype=torch.long, device=out.device)] = part
-        return out
-
-    def _groups(self, texts: list[str]) -> list[list[int]] | None:
-        """The sentences (columns) of each thread's group, or None for one pass: no gradient
-        is taken, several threads are allowed, and there are sentences for each. Sorted by
-        length and dealt out in turn, so the groups have alike lengths (each group's
-        staircase pads little) and alike work."""
-        threads = min(self.batch_threads, torch.get_num_threads(), len(texts))
-        if threads < 2 or (torch.is_grad_enabled() and self.fine_tune) \
-                or self.lm.encoder.weight.device.type != "cpu":
-            return None
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        return [order[g::threads] for g in range(threads)]
-
-    def _bfloat16_copy(self) -> LanguageModel:
+                return self.lm.representation_at(*args).float()
         key = tuple((p.data_ptr(), p._version) for p in self.lm.parameters())
         kept = self.__dict__.get("_bfloat16_lm")
         if kept is None or kept[0] != key:
             copy = copy_module(self.lm).to(torch.bfloat16).eval()
             kept = self.__dict__["_bfloat16_lm"] = (key, copy)
-        return kept[1]
+        with torch.no_grad():
+            return kept[1].representation_at(*args).float()
 
     def get_config(self) -> dict[str, Any]:
         return {"language_model": self.lm.get_config(), "fine_tune": self.fine_tune,
                 "chars_per_chunk": self.chars_per_chunk, "name": self.name,
-                "precision": self.precision, "batch_threads": self.batch_threads}
+                "precision": self.precision}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> FlairEmbeddings:
@@ -286,13 +235,12 @@ class FlairEmbeddings(TokenEmbeddings):
             "fine_tune": (fields.boolean(), False),
             "chars_per_chunk": (fields.integer(1, 1 << 20), 512),
             "name": (fields.text(1000), fields.REQUIRED),
-            "precision": (fields.one_of(*PRECISIONS), "float32"),
-            "batch_threads": (fields.integer(1, 256), 1)})
+            "precision": (fields.one_of(*PRECISIONS), "float32")})
         return cls(config["language_model"], fine_tune=config["fine_tune"],
                    chars_per_chunk=config["chars_per_chunk"], name=config["name"],
-                   precision=config["precision"], batch_threads=config["batch_threads"])
+                   precision=config["precision"])
 
     def extra_repr(self) -> str:
         return (f"name={self.name!r}, length={self.embedding_length}, "
                 f"fine_tune={self.fine_tune}, chars_per_chunk={self.chars_per_chunk}, "
-                f"precision={self.precision!r}, batch_threads={self.batch_threads}")
+                f"precision={self.precision!r}")

@@ -9,7 +9,6 @@ import pytest
 import torch
 from flair_lm_helpers import tiny_lm
 
-import tagkit_flair_embeddings.flair_embeddings
 from tagkit_core.data import Sentence
 from tagkit_core.files import DownloadError
 from tagkit_core.persistence import read_header
@@ -225,49 +224,3 @@ def test_a_fine_tuned_bfloat16_embedding_trains_the_float32_weights():
     tuned([Sentence(list(WORDS))]).sum().backward()
     grad = tuned.lm.rnn.weight_hh_l0.grad
     assert grad is not None and grad.dtype == torch.float32 and grad.abs().sum() > 0
-
-
-@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_batch_threads_embed_groups_of_sentences_to_the_same_vectors(precision, monkeypatch):
-    lm = tiny_lm(nlayers=2)
-    sentences = [WORDS, ["a", "dog"], WORDS[::-1] * 3, ["x"], WORDS[:2], ["Berlin", "!"]]
-    one = FlairEmbeddings(lm, precision=precision)([Sentence(list(w)) for w in sentences])
-    threaded = FlairEmbeddings(lm, precision=precision, batch_threads=2)
-    calls = []
-    real = tagkit_flair_embeddings.flair_embeddings.run_on_cores
-    monkeypatch.setattr(tagkit_flair_embeddings.flair_embeddings, "run_on_cores",
-                        lambda tasks: calls.append(len(tasks)) or real(tasks))
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        grouped = threaded([Sentence(list(w)) for w in sentences])
-        # Alike lengths per group: sorted longest first, dealt out in turn.
-        assert threaded._groups([" ".join(w) for w in sentences]) == [[2, 5, 1], [0, 4, 3]]
-        torch.set_num_threads(1)  # never more groups than torch's threads
-        assert threaded._groups([" ".join(w) for w in sentences]) is None
-    finally:
-        torch.set_num_threads(before)
-    assert calls == [2]
-    assert torch.allclose(one, grouped, atol=1e-6 if precision == "float32" else 1e-2)
-    config = threaded.get_config()
-    assert FlairEmbeddings.from_config(config).batch_threads == 2
-    del config["batch_threads"]  # a file written before the option
-    assert FlairEmbeddings.from_config(config).batch_threads == 1
-    for bad in (0, True, 1.5):
-        with pytest.raises(ValueError, match="batch_threads must be a positive integer"):
-            FlairEmbeddings(lm, batch_threads=bad)
-
-
-def test_a_fine_tuned_embedding_takes_its_gradient_in_one_pass():
-    tuned = FlairEmbeddings(tiny_lm(), fine_tune=True, batch_threads=2).train()
-    texts = [" ".join(WORDS), "a dog"]
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
-        assert tuned._groups(texts) is None  # a graph is being built
-        with torch.no_grad():  # prediction: groups
-            assert tuned._groups(texts) == [[0], [1]]
-        tuned([Sentence(list(WORDS)), Sentence(["a", "dog"])]).sum().backward()
-        assert tuned.lm.rnn.weight_hh_l0.grad.abs().sum() > 0
-    finally:
-        torch.set_num_threads(before)
