@@ -50,19 +50,26 @@ __all__ = ["GroupedWindows", "check_batch_threads", "run_on_cores"]
 Hidden = tuple[torch.Tensor, torch.Tensor]
 T = TypeVar("T")
 _pool: ThreadPoolExecutor | None = None
+_pool_size = 0
 _pool_lock = threading.Lock()
 _in_pool = threading.local()
+
+
+def _mark_pool_thread() -> None:
+    _in_pool.active = True
 
 
 def _workers(count: int) -> ThreadPoolExecutor:
     """The process's pool of at least ``count`` threads (kept: a thread per call would cost
     its start every window)."""
-    global _pool
+    global _pool, _pool_size
     with _pool_lock:
-        if _pool is None or _pool._max_workers < count:
+        if _pool is None or _pool_size < count:
+            if _pool is not None:
+                _pool.shutdown(wait=False)  # its idle threads end; running tasks finish
             _pool = ThreadPoolExecutor(count, thread_name_prefix="tagkit-lm-group",
-                                       initializer=_in_pool.__setattr__,
-                                       initargs=("active", True))
+                                       initializer=_mark_pool_thread)
+            _pool_size = count
         return _pool
 
 
@@ -74,8 +81,9 @@ def _one_core(task: Callable[[], T]) -> T:
 def run_on_cores(tasks: Sequence[Callable[[], T]]) -> list[T]:
     """Run ``tasks`` at the same time, the first in this thread and the others in pool
     threads, each with one torch intra-op thread; return their results in order. The caller's
-    thread count comes back afterwards, and every task has ended when this returns (or raises
-    the first task's error). Called from a pool thread, the tasks run one after another."""
+    thread count comes back afterwards, and every task has ended when this returns or raises
+    (the error of the first failed task in order). Called from a pool thread, the tasks run
+    one after another, so nesting cannot wait on a busy pool."""
     if len(tasks) == 1 or getattr(_in_pool, "active", False):
         return [task() for task in tasks]
     before = torch.get_num_threads()
