@@ -34,6 +34,7 @@ staircase made twice the LSTM calls of half the width.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
@@ -53,6 +54,17 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _pool_lock = threading.Lock()
 _in_pool = threading.local()
+
+
+def _forget_pool_after_fork() -> None:
+    """A forked child inherits the pool object but none of its threads (work queued there
+    would wait forever), and perhaps a lock held by a thread it does not have."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _mark_pool_thread() -> None:

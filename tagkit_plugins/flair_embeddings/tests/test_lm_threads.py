@@ -6,7 +6,10 @@ comes back; settings it cannot honour are refused with a reason."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 
 import pytest
 import torch
@@ -160,3 +163,30 @@ def test_masks_from_is_per_thread():
         thread.join()
     torch.manual_seed(9)
     assert torch.equal(seen["mask"], drop(x))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_forked_child_gets_a_pool_of_its_own():
+    """The child inherits the parent's pool object but none of its threads: work queued there
+    would wait forever. The child must run its groups (in a fresh pool) and exit."""
+    run_on_cores([lambda: 0, lambda: 1])  # the parent's pool exists
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, and never return into pytest
+        try:
+            os.write(write, repr(run_on_cores([lambda: 2, lambda: 3])).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on the parent's pool")
+    assert os.read(read, 100) == b"[2, 3]"
+    os.close(read)
