@@ -33,3 +33,9 @@ def test_tutorial_code_runs(page, tmp_path, monkeypatch):
         assert 0.0 <= namespace["result"]["test_score"] <= 1.0
         assert len(namespace["tag_dictionary"]) > 0
         assert Path("resources/taggers/example-ner/checkpoint.pt").exists()
+        # docs/model_card.md reads the POS model this tutorial has just trained.
+        guide = DOCS / "model_card.md"
+        for number, code in enumerate(BLOCK.findall(guide.read_text(encoding="utf-8")), 1):
+            exec(compile(code, f"{guide.name}[block {number}]", "exec"), namespace)
+        assert 0.0 < namespace["card"]["test"]["main_score"] <= 1.0
+        assert namespace["tagger"].model_card == namespace["card"]
