@@ -13,10 +13,10 @@ thread that calls it).
 
 What stays the same. The gradient is the whole batch's: each group's loss is its summed
 cross-entropy over the whole window's character count, so the groups' gradients add up to the
-gradient of the batch's mean loss (up to the order of floating-point sums). Each parameter
-gets one gradient per group; with two groups the sum does not depend on which thread finishes
-first (``a + b == b + a``); with more it can differ in the last bit, so a run is exactly
-repeatable with ``batch_threads`` 1 or 2.
+gradient of the batch's mean loss (up to the order of floating-point sums). Each group
+returns its gradients (``torch.autograd.grad``) instead of adding them to ``.grad`` itself,
+and the calling thread adds them up in group order, so the sum never depends on which thread
+finished first and a run is exactly repeatable for any ``batch_threads``.
 
 What changes. Dropout masks: each group draws from a generator of its own
 (:func:`~tagkit_flair_embeddings.dropout.masks_from`), seeded per window from the global
@@ -154,12 +154,23 @@ class GroupedWindows:
     def _run(self, inputs: torch.Tensor, targets: torch.Tensor, seeds: list[int] | None
              ) -> float:
         count = targets.numel()
-        sums = run_on_cores([partial(self._group, g, inputs, targets, seeds, count)
-                             for g in range(len(self.columns))])
-        return sum(sums)  # in group order
+        parameters = [p for p in self.model.parameters() if p.requires_grad] \
+            if seeds is not None else []
+        results = run_on_cores([partial(self._group, g, inputs, targets, seeds, count,
+                                        parameters) for g in range(len(self.columns))])
+        for i, parameter in enumerate(parameters):  # summed in group order: repeatable
+            for _, grads in results:
+                if grads[i] is None:
+                    continue
+                if parameter.grad is None:
+                    parameter.grad = grads[i]  # a fresh tensor of this group's own
+                else:
+                    parameter.grad.add_(grads[i])
+        return sum(loss for loss, _ in results)  # in group order
 
     def _group(self, group: int, inputs: torch.Tensor, targets: torch.Tensor,
-               seeds: list[int] | None, count: int) -> float:
+               seeds: list[int] | None, count: int, parameters: list[torch.Tensor]
+               ) -> tuple[float, tuple[torch.Tensor | None, ...]]:
         columns, model = self.columns[group], self.model
         hidden = tuple(h.detach() for h in self.hidden[group])
         device = model.encoder.weight.device
@@ -173,7 +184,8 @@ class GroupedWindows:
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
                                                targets[:, columns].reshape(-1),
                                                reduction="sum")
+        grads: tuple[torch.Tensor | None, ...] = ()
         if seeds is not None:
-            (loss / count).backward()
+            grads = torch.autograd.grad(loss / count, parameters, allow_unused=True)
         self.hidden[group] = new_hidden
-        return loss.item()
+        return loss.item(), grads

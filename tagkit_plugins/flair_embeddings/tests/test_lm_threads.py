@@ -107,6 +107,10 @@ def test_a_seed_fixes_a_threaded_run_and_a_checkpoint_resumes_it(tmp_path):
     assert all(torch.equal(first[2][k], second[2][k]) for k in first[2])
     # Other masks than one group's: a different (equally seeded) run.
     assert _train(tmp_path, "one", 1)[0] != first[0]
+    # Three groups: the gradients are summed in group order whichever thread ends first.
+    three = [_train(tmp_path, f"three-{i}", 3, epochs=1) for i in range(3)]
+    assert three[0][:2] == three[1][:2] == three[2][:2]
+    assert all(torch.equal(t[2][k], three[0][2][k]) for t in three[1:] for k in three[0][2])
     # One epoch, then resumed from its checkpoint to the second: the two-epoch run exactly.
     _train(tmp_path, "half", 2, epochs=1)
     resumed = _train(tmp_path, "half", 2, resume_from=tmp_path / "half" / "checkpoint.pt")
