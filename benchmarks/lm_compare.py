@@ -39,7 +39,7 @@ Two threads for both. About five minutes on two CPU cores with the defaults::
 
 ``--flair-python`` (default ``/work/flair-env/venv/bin/python``, run with
 ``FLAIR_CACHE_ROOT=/work/flair-env/flaircache``) is Flair's interpreter; this same file is its
-worker (``--worker``), importing only Flair there.
+worker (``--worker``: the functions of ``lm_compare_workers.py``), importing only Flair there.
 """
 
 from __future__ import annotations
@@ -47,224 +47,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# lm_train.py beside this file imports neither tagkit nor Flair, so Flair's worker can use it.
-from lm_train import head_chars, sentence_texts
+from lm_compare_workers import (
+    FLAIR_ENV,
+    embed_worker,
+    flair_characters,
+    floor_worker,
+    train_worker,
+    write_corpus,
+)
 
 HERE = Path(__file__).resolve()
-EWT = HERE.parent.parent.parent / "shared" / "datasets" / "ud_english_ewt"
-FLAIR_ENV = Path("/work/flair-env")
-COMMON_CHARACTERS = FLAIR_ENV / "flaircache" / "datasets" / "common_characters"
-
-
-def conllu_tokens(path: Path) -> list[list[str]]:
-    """The word forms of every sentence (multi-word token ranges and empty nodes skipped)."""
-    sentences, words = [], []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
-            if not line:
-                if words:
-                    sentences.append(words)
-                words = []
-            elif not line.startswith("#"):
-                cols = line.split("\t")
-                if cols[0].isdigit():
-                    words.append(cols[1])
-    if words:
-        sentences.append(words)
-    return sentences
-
-
-def write_corpus(folder: Path, train_chars: int) -> int:
-    """Flair's layout; returns the training characters (newlines included)."""
-    train = head_chars(sentence_texts(EWT / "en_ewt-ud-train.conllu"), train_chars)
-    (folder / "train").mkdir(parents=True, exist_ok=True)
-    (folder / "train" / "train_split_1").write_text("\n".join(train) + "\n", encoding="utf-8")
-    dev = head_chars(sentence_texts(EWT / "en_ewt-ud-dev.conllu"), 20_000)
-    for name in ("valid.txt", "test.txt"):
-        (folder / name).write_text("\n".join(dev) + "\n", encoding="utf-8")
-    return sum(len(t) + 1 for t in train)
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-# ---------------------------------------------------------------- workers (one per process)
-
-def flair_characters(out: Path) -> None:
-    from flair.data import Dictionary
-
-    dictionary = Dictionary.load_from_file(str(COMMON_CHARACTERS))
-    items = [item.decode("utf-8") for item in dictionary.idx2item]
-    out.write_text(json.dumps(items), encoding="utf-8")
-
-
-def warm_up_optimizer() -> None:
-    """One SGD step on a scalar. A process's first optimizer step makes torch import its
-    compiler stack (``torch._dynamo``, sympy: 2 to 6 s here); importing flair already does
-    that, importing tagkit does not, so without this the tagkit figure alone would carry it.
-    Both workers take the step before the clock starts."""
-    import torch
-
-    weight = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([weight], lr=0.1)
-    weight.sum().backward()
-    optimizer.step()
-
-
-def train_worker(args: argparse.Namespace) -> dict:
-    import torch
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
-    warm_up_optimizer()
-    lm_out = Path(args.lm_out)
-    if args.system == "flair":
-        from flair.data import Dictionary
-        from flair.models import LanguageModel
-        from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
-
-        dictionary = Dictionary.load_from_file(str(COMMON_CHARACTERS))
-        lm = LanguageModel(dictionary, is_forward_lm=True, hidden_size=args.hidden, nlayers=1)
-        corpus = TextCorpus(args.corpus, dictionary, forward=True, character_level=True)
-        trainer = LanguageModelTrainer(lm, corpus)
-        cpu_started, started = time.process_time(), time.perf_counter()
-        trainer.train(lm_out, sequence_length=args.sequence_length,
-                      mini_batch_size=args.batch, learning_rate=20, max_epochs=1)
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-    else:
-        from tagkit_flair_embeddings import (
-            LanguageModel,
-            LanguageModelTrainer,
-            TextCorpus,
-            character_dictionary,
-        )
-
-        items = json.loads(Path(args.chars).read_text(encoding="utf-8"))
-        dictionary = character_dictionary(["".join(i for i in items if len(i) == 1)])
-        lm = LanguageModel(dictionary, is_forward_lm=True, hidden_size=args.hidden, nlayers=1)
-        corpus = TextCorpus(args.corpus, dictionary, forward=True)
-        cpu_started, started = time.process_time(), time.perf_counter()
-        LanguageModelTrainer(lm, corpus).train(
-            lm_out, sequence_length=args.sequence_length, mini_batch_size=args.batch,
-            learning_rate=20, max_epochs=1, log_every=1000, precision=args.precision,
-            batch_threads=int(args.batch_threads))
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-    chars = int(args.train_chars)
-    return {"seconds": round(seconds, 2), "chars_per_second": round(chars / seconds),
-            "chars_per_cpu_second": round(chars / cpu_seconds), "dictionary": len(dictionary)}
-
-
-def floor_worker(args: argparse.Namespace) -> dict:
-    """The bare LSTM's forward and backward at the benchmark's sizes (see the module doc)."""
-    import torch
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(1)
-    lstm = torch.nn.LSTM(100, args.hidden)
-    inputs = torch.randn(args.sequence_length, args.batch, 100)
-    steps = max(1, int(args.train_chars) // (args.sequence_length * args.batch))
-
-    groups = int(args.batch_threads)
-    bounds = [args.batch * i // groups for i in range(groups + 1)]
-    if groups > 1:
-        torch.set_num_threads(1)
-    pool = ThreadPoolExecutor(groups - 1) if groups > 1 else None
-
-    def half(start: int, stop: int) -> None:
-        if groups > 1:
-            torch.set_num_threads(1)  # the pool thread's own setting
-        with torch.autocast("cpu", dtype=torch.bfloat16,
-                            enabled=args.precision == "bfloat16"):
-            output, _ = lstm(inputs[:, start:stop])
-        output.float().sum().backward()
-
-    def step() -> None:
-        futures = [pool.submit(half, a, b) for a, b in zip(bounds[1:-1], bounds[2:])] \
-            if pool else []
-        half(bounds[0], bounds[1])
-        for future in futures:
-            future.result()
-
-    step()  # oneDNN sets its kernels up for the shape once
-    cpu_started, started = time.process_time(), time.perf_counter()
-    for _ in range(steps):
-        step()
-    seconds = time.perf_counter() - started
-    chars = steps * args.sequence_length * args.batch
-    return {"seconds": round(seconds, 2), "chars_per_second": round(chars / seconds),
-            "chars_per_cpu_second": round(chars / (time.process_time() - cpu_started))}
-
-
-def embed_worker(args: argparse.Namespace) -> dict:
-    import torch
-
-    torch.set_num_threads(args.threads)
-    words = conllu_tokens(EWT / "en_ewt-ud-test.conllu")
-    tokens = sum(len(w) for w in words)
-    if args.system == "flair":
-        from flair.data import Sentence
-        from flair.embeddings import FlairEmbeddings
-        from flair.training_utils import store_embeddings
-
-        embedding = FlairEmbeddings(str(args.lm))
-        sentences = [Sentence(w) for w in words]
-        before = rss_mb()
-        cpu_started = time.process_time()
-        started = time.perf_counter()
-        for i in range(0, len(sentences), 32):
-            batch = sentences[i: i + 32]
-            embedding.embed(batch)
-            store_embeddings(batch, args.mode)
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        kept = sum(1 for s in sentences for t in s if t.get_embedding().numel())
-    else:
-        from tagkit_core.data import Sentence
-        from tagkit_core.storage import resolve_storage_mode
-        from tagkit_flair_embeddings import FlairEmbeddings
-
-        embedding = FlairEmbeddings(str(args.lm), precision=args.precision)
-        mode = resolve_storage_mode(args.mode, torch.device("cpu"))
-        sentences = [Sentence(w) for w in words]
-        before = rss_mb()
-        cpu_started = time.process_time()
-        started = time.perf_counter()
-        with torch.no_grad():
-            for i in range(0, len(sentences), 32):
-                batch = sentences[i: i + 32]
-                embedding(batch, storage=mode)
-                mode.after_batch(batch)
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        kept = sum(len(s) for s in sentences if embedding.name in s.embeddings)
-    return {"seconds": round(seconds, 3), "tokens_per_second": round(tokens / seconds),
-            "cpu_seconds": round(cpu_seconds, 3),
-            "tokens_per_cpu_second": round(tokens / cpu_seconds),
-            "tokens": tokens, "tokens_kept": kept, "peak_rss_mb": round(peak_mb(), 1),
-            "rss_growth_mb": round(peak_mb() - before, 1)}
-
-
-# ---------------------------------------------------------------- the driver
 
 def run_worker(python: str, argv: list[str], env: dict | None, lock: str) -> dict:
     command = (["flock", lock] if lock else []) + [python, str(HERE), *argv]
