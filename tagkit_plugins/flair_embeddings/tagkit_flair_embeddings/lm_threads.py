@@ -131,7 +131,10 @@ def check_batch_threads(model: LanguageModel, threads: Any, batch_size: int,
 
 
 class GroupedWindows:
-    """Forward and backward of each window as ``threads`` groups of streams (module doc)."""
+    """Forward and backward of each window as ``threads`` groups of streams (module doc).
+
+    The trainer's one way through a window: with one group (``batch_threads=1``, the
+    default) it runs in the calling thread, the same computation with nothing beside it."""
 
     def __init__(self, model: LanguageModel, batch_size: int, threads: int,
                  low_precision: bool) -> None:

@@ -180,28 +180,17 @@ class LanguageModelTrainer:
                              f"{batch_size} streams (mini_batch_size) of at least 2")
         model.train()
         low_precision = options["precision"] == "bfloat16"
-        threads = int(options["batch_threads"])
         windows = range(0, data.shape[0] - 1, length)
         total, count, started = 0.0, 0, time.perf_counter()
-        grouped = GroupedWindows(model, batch_size, threads, low_precision) if threads > 1 \
-            else None
-        hidden = model.init_hidden(batch_size)
+        # One group (the default) runs in this thread; more run side by side (lm_threads).
+        grouped = GroupedWindows(model, batch_size, int(options["batch_threads"]),
+                                 low_precision)
         for number, start in enumerate(windows, 1):
             inputs = data[start: start + length]
             targets = data[start + 1: start + 1 + length]
             inputs = inputs[: targets.shape[0]]
             optimizer.zero_grad(set_to_none=True)
-            if grouped is not None:
-                window_sum = grouped.step(inputs, targets)
-            else:
-                hidden = (hidden[0].detach(), hidden[1].detach())
-                with torch.autocast(device.type, dtype=torch.bfloat16,
-                                    enabled=low_precision):
-                    logits, _, hidden = model(inputs, hidden)
-                    loss = nn.functional.cross_entropy(
-                        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-                loss.backward()
-                window_sum = loss.item() * targets.numel()
+            window_sum = grouped.step(inputs, targets)
             nn.utils.clip_grad_norm_(model.parameters(), float(options["clip"]))
             optimizer.step()
             total += window_sum
@@ -240,25 +229,13 @@ class LanguageModelTrainer:
         model.eval()
         batch_size = max(1, min(int(mini_batch_size), (ids.shape[0] - 1) // 2))
         data = batchify(ids, batch_size)
-        threads = min(int(batch_threads), batch_size)
-        low_precision = check_precision(precision) == "bfloat16"
-        grouped = GroupedWindows(model, batch_size, threads, low_precision) if threads > 1 \
-            else None
-        hidden = model.init_hidden(batch_size)
+        grouped = GroupedWindows(model, batch_size, min(int(batch_threads), batch_size),
+                                 check_precision(precision) == "bfloat16")
         total, count = 0.0, 0
         for start in range(0, data.shape[0] - 1, int(sequence_length)):
             inputs = data[start: start + sequence_length]
             targets = data[start + 1: start + 1 + sequence_length]
-            inputs = inputs[: targets.shape[0]]
-            if grouped is not None:
-                total += grouped.loss_sum(inputs, targets)
-            else:
-                with torch.autocast(ids.device.type, dtype=torch.bfloat16,
-                                    enabled=low_precision):
-                    logits, _, hidden = model(inputs, hidden)
-                total += nn.functional.cross_entropy(
-                    logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
-                    reduction="sum").item()
+            total += grouped.loss_sum(inputs[: targets.shape[0]], targets)
             count += targets.numel()
         model.train(was_training)
         return total / max(count, 1)
