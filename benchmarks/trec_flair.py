@@ -21,7 +21,8 @@ def document_embeddings(spec: dict, glove: str | None):
     if spec["kind"] == "transformer":
         from flair.embeddings import TransformerDocumentEmbeddings
 
-        return TransformerDocumentEmbeddings(minilm_dir(), fine_tune=True)
+        return TransformerDocumentEmbeddings(minilm_dir(), fine_tune=True,
+                                             cls_pooling=spec["cls_pooling"])
     from flair.embeddings import DocumentRNNEmbeddings, WordEmbeddings
 
     if glove is None:

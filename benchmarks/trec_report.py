@@ -38,7 +38,7 @@ RECIPES = {
     # 1e-4); tagkit only once annealing brings it there.
     "minilm": {"optimizer": "AdamW", "learning_rate": 5e-5, "mini_batch_size": 16,
                "max_epochs": 2, "anneal_factor": 0.5, "patience": 5, "min_learning_rate": 1e-7,
-               "document": {"kind": "transformer"}},
+               "document": {"kind": "transformer", "cls_pooling": "cls"}},
 }
 
 
@@ -60,6 +60,9 @@ def parse_args(system: str) -> argparse.Namespace:
     parser.add_argument("--length-groups", type=int, default=None,
                         help="tagkit: length_groups_per_batch (default: the recipe's, else "
                              "the trainer's)")
+    parser.add_argument("--pooling", choices=("cls", "mean"), default=None,
+                        help="minilm: the document vector, TransformerDocumentEmbeddings' "
+                             "cls_pooling (default: the recipe's, 'cls')")
     parser.add_argument("--glove", default=None,
                         help="Flair: GloVe 6B 50d as a gensim KeyedVectors file")
     args = parser.parse_args()
@@ -69,6 +72,8 @@ def parse_args(system: str) -> argparse.Namespace:
     if args.length_groups is not None:
         args.settings["tagkit_options"] = {**args.settings.get("tagkit_options", {}),
                                            "length_groups_per_batch": args.length_groups}
+    if args.pooling is not None:
+        args.settings["document"] = {**args.settings["document"], "cls_pooling": args.pooling}
     if args.hidden_size is not None:
         args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
     return args

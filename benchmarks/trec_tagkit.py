@@ -19,7 +19,8 @@ def document_embeddings(spec: dict):
     if spec["kind"] == "transformer":
         from tagkit_transformers import TransformerDocumentEmbeddings
 
-        return TransformerDocumentEmbeddings(minilm_dir(), fine_tune=True)
+        return TransformerDocumentEmbeddings(minilm_dir(), fine_tune=True,
+                                             cls_pooling=spec["cls_pooling"])
     from tagkit_embeddings import DocumentRNNEmbeddings, WordEmbeddings
 
     options = {k: v for k, v in spec.items() if k != "kind"}
