@@ -18,7 +18,9 @@ it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_c
   its own ``best-lm.pt``). After every batch the storage mode is applied: ``none`` drops the
   vectors, ``cpu`` keeps them (Flair: ``store_embeddings``; tagkit: the storage mode's
   ``after_batch``). Peak memory is the process's peak resident set (``ru_maxrss``) and its
-  growth during the embedding.
+  growth during the embedding. Every repeat runs both modes; ``*_ratio`` divides the medians,
+  ``*_paired_ratio`` is the median of each repeat's tagkit/Flair ratio (runs next to each
+  other, so less exposed to a load that drifts).
 
 The training part also times the **floor**: a bare ``torch.nn.LSTM`` of the same size, forward
 and backward over random input of the same shape (sequence length x batch x 100), as many
@@ -162,11 +164,14 @@ def main(argv: list[str] | None = None) -> int:
             runs["train"][name].append(row)
             print(json.dumps({"train": name, "repeat": repeat, **row}), flush=True)
     modes = ("none", "cpu") if "embed" in phases else ()
-    for mode in modes:
-        # batch_threads is the trainer's: the embedding rows are the one-group ones.
-        embedders = [name for name in systems if tagkit_rows.get(name, ("", 1))[1] == 1]
-        runs[mode] = {name: [] for name in embedders}
-        for repeat in range(args.repeats):
+    # batch_threads is the trainer's: the embedding rows are the one-group ones.
+    embedders = [name for name in systems if tagkit_rows.get(name, ("", 1))[1] == 1]
+    runs.update({mode: {name: [] for name in embedders} for mode in modes})
+    # Both modes in every repeat, their order and the systems' alternating: a load that drifts
+    # over minutes then weighs on both modes alike (one block per mode gave the later mode a
+    # noisier machine: 2026-12-06, a 0.24 s gap that separate runs did not reproduce).
+    for repeat in range(args.repeats if modes else 0):
+        for mode in (modes if repeat % 2 == 0 else modes[::-1]):
             order = embedders if repeat % 2 == 0 else embedders[::-1]
             for name in order:
                 lm_owner = "flair" if name == "flair" else "tagkit"
@@ -209,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                 median(t, "tokens_per_second") / median(f, "tokens_per_second"), 2)
             summary[f"embed_{mode}"][f"{name}_cpu_ratio"] = round(
                 median(t, "tokens_per_cpu_second") / median(f, "tokens_per_cpu_second"), 2)
+            # Each repeat's tagkit and Flair ran minutes apart at most: their ratio, median.
+            summary[f"embed_{mode}"][f"{name}_paired_ratio"] = round(statistics.median(
+                a["tokens_per_second"] / b["tokens_per_second"] for a, b in zip(t, f)), 2)
     (out / "lm_compare.json").write_text(json.dumps({"summary": summary, "runs": runs},
                                                     indent=2) + "\n")
     print(json.dumps(summary, indent=2), flush=True)

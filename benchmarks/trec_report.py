@@ -60,6 +60,9 @@ def parse_args(system: str) -> argparse.Namespace:
     parser.add_argument("--length-groups", type=int, default=None,
                         help="tagkit: length_groups_per_batch (default: the recipe's, else "
                              "the trainer's)")
+    parser.add_argument("--no-bucketing", action="store_true",
+                        help="tagkit: length_bucketing=False (batches of shuffled sentences, "
+                             "as Flair's)")
     parser.add_argument("--pooling", choices=("cls", "mean"), default=None,
                         help="minilm: the document vector, TransformerDocumentEmbeddings' "
                              "cls_pooling (default: the recipe's, 'cls')")
@@ -72,6 +75,9 @@ def parse_args(system: str) -> argparse.Namespace:
     if args.length_groups is not None:
         args.settings["tagkit_options"] = {**args.settings.get("tagkit_options", {}),
                                            "length_groups_per_batch": args.length_groups}
+    if args.no_bucketing:
+        args.settings["tagkit_options"] = {**args.settings.get("tagkit_options", {}),
+                                           "length_bucketing": False}
     if args.pooling is not None:
         args.settings["document"] = {**args.settings["document"], "cls_pooling": args.pooling}
     if args.hidden_size is not None:
