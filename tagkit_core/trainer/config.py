@@ -117,7 +117,9 @@ class TrainingConfig:
     max_grad_norm: float | None = _option(
         5.0, float, "clip the gradient norm to this (None: no clipping)", positive=True,
         optional=True)
-    weight_decay: float = _option(0.0, float, "the optimizer's weight decay")
+    weight_decay: float | None = _option(
+        None, float, "the optimizer's weight decay (None: the optimizer class's own default, "
+        "as when Flair builds it: 0 for SGD and Adam, 0.01 for AdamW)", optional=True)
     use_amp: bool = _option(
         False, bool, "mixed precision on CUDA: forward passes under torch.autocast in bfloat16 "
         "(ignored on the CPU)")

@@ -289,6 +289,27 @@ def test_fine_tune_uses_adamw_and_the_linear_schedule(toy_corpus, toy_embeddings
         chosen.train(tmp_path, scheduler="cosine")
 
 
+def test_the_optimizer_keeps_its_own_weight_decay_unless_one_is_given(toy_corpus,
+                                                                      toy_embeddings, tmp_path):
+    """``optimizer=AdamW`` means torch's AdamW, weight decay 0.01 included, as in Flair; the
+    trainer once passed 0.0 to every optimizer."""
+    built = []
+
+    class RecordingAdamW(torch.optim.AdamW):
+        def __init__(self, params, **options):
+            super().__init__(params, **options)
+            built.append(self.defaults["weight_decay"])
+
+    trainer = ModelTrainer(_tagger(toy_corpus, toy_embeddings), toy_corpus,
+                           optimizer=RecordingAdamW)
+    trainer.fine_tune(tmp_path / "default", max_epochs=1, show_progress=False)
+    trainer.train(tmp_path / "given", max_epochs=1, weight_decay=0.0, show_progress=False)
+    assert built == [0.01, 0.0]
+    assert trainer.config.weight_decay == 0.0
+    with pytest.raises(TypeError, match="weight_decay"):
+        trainer.train(tmp_path / "bad", max_epochs=1, weight_decay="0.1")
+
+
 def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_cls, tmp_path):
     class StopAt3:
         @hookimpl
