@@ -79,6 +79,8 @@ def parse_args(system: str) -> argparse.Namespace:
         args.settings["tagkit_options"] = {**args.settings.get("tagkit_options", {}),
                                            "length_bucketing": False}
     if args.pooling is not None:
+        if args.settings["document"]["kind"] != "transformer":
+            parser.error("--pooling is for the minilm recipe")
         args.settings["document"] = {**args.settings["document"], "cls_pooling": args.pooling}
     if args.hidden_size is not None:
         args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
