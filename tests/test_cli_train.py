@@ -47,6 +47,7 @@ def one_line_error(result) -> str:
     # values out of range
     ("trainer.learning_rate=-1", "trainer.learning_rate = -1: must be positive"),
     ("trainer.anneal_factor=2", "trainer.anneal_factor = 2: must be in (0, 1]"),
+    ("trainer.weight_decay=-0.01", "trainer.weight_decay = -0.01: must be >= 0"),
     ("corpus.downsample=2", "corpus.downsample = 2: expected a fraction in (0, 1]"),
     # unknown components and names
     ("model.type=crf", 'model.type = "crf": no model of that name is registered (available: '),

@@ -28,9 +28,10 @@ if typing.TYPE_CHECKING:  # pragma: no cover
 __all__ = ["TrainingConfig", "EpochMetrics", "train_signature", "options_doc"]
 
 
-def _check(kind: type, positive: bool = False, optional: bool = False):
+def _check(kind: type, positive: bool = False, optional: bool = False,
+           non_negative: bool = False):
     """An attrs validator: the value is a ``kind`` (ints accepted for floats, bools never for
-    numbers), positive and finite when asked, None only when ``optional``."""
+    numbers), finite, positive or non-negative when asked, None only when ``optional``."""
 
     def validate(instance, attribute, value) -> None:
         if value is None and optional:
@@ -45,13 +46,16 @@ def _check(kind: type, positive: bool = False, optional: bool = False):
             raise ValueError(f"option {attribute.name} must be finite, got {value!r}")
         if positive and value <= 0:
             raise ValueError(f"option {attribute.name} must be positive, got {value!r}")
+        if non_negative and value < 0:
+            raise ValueError(f"option {attribute.name} must be >= 0, got {value!r}")
 
     return validate
 
 
 def _option(default: Any, kind: type, doc: str, positive: bool = False,
-            optional: bool = False) -> Any:
-    return attrs.field(default=default, validator=_check(kind, positive, optional),
+            optional: bool = False, non_negative: bool = False) -> Any:
+    return attrs.field(default=default,
+                       validator=_check(kind, positive, optional, non_negative),
                        metadata={"doc": doc})
 
 
@@ -119,7 +123,8 @@ class TrainingConfig:
         optional=True)
     weight_decay: float | None = _option(
         None, float, "the optimizer's weight decay (None: the optimizer class's own default, "
-        "as when Flair builds it: 0 for SGD and Adam, 0.01 for AdamW)", optional=True)
+        "as when Flair builds it: 0 for SGD and Adam, 0.01 for AdamW)", optional=True,
+        non_negative=True)
     use_amp: bool = _option(
         False, bool, "mixed precision on CUDA: forward passes under torch.autocast in bfloat16 "
         "(ignored on the CPU)")
