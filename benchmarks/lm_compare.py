@@ -20,7 +20,9 @@ it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_c
   ``after_batch``). Peak memory is the process's peak resident set (``ru_maxrss``) and its
   growth during the embedding. Every repeat runs both modes; ``*_ratio`` divides the medians,
   ``*_paired_ratio`` is the median of each repeat's tagkit/Flair ratio (runs next to each
-  other, so less exposed to a load that drifts).
+  other, so less exposed to a load that drifts). Each worker embeds the set a second time, on
+  fresh sentences (``warm_*``, ``*_warm_ratio``): the steady state of a process that has
+  embedded before, without its first pass's one-off costs (kernels set up per new shape).
 
 The training part also times the **floor**: a bare ``torch.nn.LSTM`` of the same size, forward
 and backward over random input of the same shape (sequence length x batch x 100), as many
@@ -64,6 +66,10 @@ from lm_compare_workers import (
 )
 
 HERE = Path(__file__).resolve()
+
+EMBED_KEYS = ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb",
+              "tokens_per_cpu_second", "warm_seconds", "warm_tokens_per_second")
+
 
 def run_worker(python: str, argv: list[str], env: dict | None, lock: str) -> dict:
     command = (["flock", lock] if lock else []) + [python, str(HERE), *argv]
@@ -201,19 +207,17 @@ def main(argv: list[str] | None = None) -> int:
                 / median(runs["train"]["flair"], "chars_per_cpu_second"), 2)
     for mode in modes:
         f = runs[mode]["flair"]
-        summary[f"embed_{mode}"] = {f"flair_{key}": median(f, key) for key in
-                                    ("seconds", "tokens_per_second", "peak_rss_mb",
-                                     "rss_growth_mb", "tokens_per_cpu_second")}
+        summary[f"embed_{mode}"] = {f"flair_{key}": median(f, key) for key in EMBED_KEYS}
         for name in (n for n in tagkit_rows if n in runs[mode]):
             t = runs[mode][name]
             summary[f"embed_{mode}"].update(
-                {f"{name}_{key}": median(t, key) for key in
-                 ("seconds", "tokens_per_second", "peak_rss_mb", "rss_growth_mb",
-                  "tokens_per_cpu_second")})
+                {f"{name}_{key}": median(t, key) for key in EMBED_KEYS})
             summary[f"embed_{mode}"][f"{name}_ratio"] = round(
                 median(t, "tokens_per_second") / median(f, "tokens_per_second"), 2)
             summary[f"embed_{mode}"][f"{name}_cpu_ratio"] = round(
                 median(t, "tokens_per_cpu_second") / median(f, "tokens_per_cpu_second"), 2)
+            summary[f"embed_{mode}"][f"{name}_warm_ratio"] = round(
+                median(t, "warm_tokens_per_second") / median(f, "warm_tokens_per_second"), 2)
             # Each repeat's tagkit and Flair ran minutes apart at most: their ratio, median.
             summary[f"embed_{mode}"][f"{name}_paired_ratio"] = round(statistics.median(
                 a["tokens_per_second"] / b["tokens_per_second"] for a, b in zip(t, f)), 2)
