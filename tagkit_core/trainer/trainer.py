@@ -163,10 +163,8 @@ class ModelTrainer:
             torch.set_num_threads(config.num_threads)
         device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.model.to(device)
-        # weight_decay only when given: the class's own default otherwise (AdamW's is 0.01).
         extra = {} if config.weight_decay is None else {"weight_decay": config.weight_decay}
-        optimizer = self.optimizer_class(self.model.parameters(), lr=config.learning_rate,
-                                         **extra)
+        optimizer = self.optimizer_class(self.model.parameters(), lr=config.learning_rate, **extra)
         has_dev = bool(self.corpus.dev) and not config.train_with_dev
         scheduler = make_schedule(config.scheduler, optimizer, anneal_factor=config.anneal_factor,
                                   patience=config.patience,
