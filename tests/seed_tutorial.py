@@ -26,10 +26,11 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from markdown_blocks import code_blocks
+
 __all__ = ["Porting", "Block", "Substitution", "PortingError", "read_porting", "python_blocks",
            "rewrite_imports", "substitute", "run_plan"]
 
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 FROM_IMPORT = re.compile(r"^(?P<indent>\s*)from\s+(?P<module>flair(?:\.\w+)*)\s+import\s+"
                          r"(?P<names>[^#(]+?)\s*(?P<comment>#.*)?$")
 ANY_FLAIR_IMPORT = re.compile(r"^\s*(?:import\s+flair\b|from\s+flair\b)")
@@ -117,7 +118,7 @@ def read_porting(markdown: str) -> Porting:
 
 
 def python_blocks(markdown: str) -> list[str]:
-    return PYTHON_BLOCK.findall(markdown)
+    return code_blocks(markdown)
 
 
 def substitute(source: str, block: int, substitutions: list[Substitution],

@@ -7,13 +7,16 @@ tagkit-loggers plugin and its extras; this test checks what the page claims on t
 from __future__ import annotations
 
 import os
-import re
+import sys
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+
+from markdown_blocks import code_blocks  # noqa: E402
+
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "loggers.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 
 
 @pytest.mark.integration
@@ -24,7 +27,7 @@ def test_loggers_page_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
     namespace: dict = {"__name__": "__docs_loggers__"}
-    blocks = BLOCK.findall(PAGE.read_text(encoding="utf-8"))
+    blocks = code_blocks(PAGE.read_text(encoding="utf-8"))
     assert len(blocks) >= 4
     try:
         for number, code in enumerate(blocks, start=1):

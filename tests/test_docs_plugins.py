@@ -20,25 +20,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from tagkit_core.cli import main
-from tagkit_core.data import Sentence
-from tagkit_core.registry import Registry, reset_registry
+sys.path.insert(0, str(Path(__file__).parent))
+
+from markdown_blocks import code_blocks_by_heading  # noqa: E402
+
+from tagkit_core.cli import main  # noqa: E402
+from tagkit_core.data import Sentence  # noqa: E402
+from tagkit_core.registry import Registry, reset_registry  # noqa: E402
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
-HEADING = re.compile(r"^#{2,3} (.+)$", re.M)
-BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
 def page_blocks(language: str) -> dict[str, list[str]]:
     """The page's ``language`` blocks, by the title of the section they are in."""
-    text = PAGE.read_text(encoding="utf-8")
-    headings = [(m.start(), m.group(1).strip()) for m in HEADING.finditer(text)]
-    found: dict[str, list[str]] = {}
-    for match in BLOCK.finditer(text):
-        if match.group(1) == language:
-            title = [t for start, t in headings if start < match.start()][-1]
-            found.setdefault(title, []).append(match.group(2))
-    return found
+    return code_blocks_by_heading(PAGE.read_text(encoding="utf-8"), language)
 
 
 PYTHON = page_blocks("python")
