@@ -30,9 +30,9 @@ _thread = threading.local()
 
 
 @contextlib.contextmanager
-def masks_from(generator: torch.Generator) -> Iterator[None]:
+def masks_from(generator: torch.Generator | None) -> Iterator[None]:
     """In this block, every IntegerMaskDropout run by this thread draws from ``generator``
-    (other threads keep theirs)."""
+    (None: torch's global one); other threads keep theirs."""
     previous = getattr(_thread, "generator", None)
     _thread.generator = generator
     try:

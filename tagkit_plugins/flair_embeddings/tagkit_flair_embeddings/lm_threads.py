@@ -142,6 +142,7 @@ class GroupedWindows:
         bounds = [batch_size * i // threads for i in range(threads + 1)]
         self.columns = [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
         self.hidden: list[Hidden] = [model.init_hidden(c.stop - c.start) for c in self.columns]
+        self.parameters = [p for p in model.parameters() if p.requires_grad]
 
     def step(self, inputs: torch.Tensor, targets: torch.Tensor) -> float:
         """Accumulate the window's gradient (of the mean loss) into the model's parameters;
@@ -157,8 +158,7 @@ class GroupedWindows:
     def _run(self, inputs: torch.Tensor, targets: torch.Tensor, seeds: list[int] | None
              ) -> float:
         count = targets.numel()
-        parameters = [p for p in self.model.parameters() if p.requires_grad] \
-            if seeds is not None else []
+        parameters = self.parameters if seeds is not None else []
         results = run_on_cores([partial(self._group, g, inputs, targets, seeds, count,
                                         parameters) for g in range(len(self.columns))])
         for i, parameter in enumerate(parameters):  # summed in group order: repeatable
@@ -177,9 +177,9 @@ class GroupedWindows:
         columns, model = self.columns[group], self.model
         hidden = tuple(h.detach() for h in self.hidden[group])
         device = model.encoder.weight.device
-        generator = torch.Generator(device=device)
-        if seeds is not None:
-            generator.manual_seed(seeds[group])
+        # Evaluation (no seeds) draws no mask: the model is in eval mode.
+        generator = None if seeds is None else \
+            torch.Generator(device=device).manual_seed(seeds[group])
         # Grad mode and autocast are per thread: a pool thread gets neither from the caller.
         with torch.set_grad_enabled(seeds is not None), masks_from(generator), \
                 torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.low_precision):
