@@ -168,7 +168,10 @@ class CharacterEmbeddings(TokenEmbeddings):
         counts = (chars != 0).sum(dim=1).clamp_(min=1)  # an empty token reads one pad
         embedded = self.char_embedding(chars.to(device, non_blocking=True))
         word_vectors = self._final_states(embedded, counts.to(device))
-        token_vectors = word_vectors[torch.tensor(inverse).to(device, non_blocking=True)]
+        # index_select, not word_vectors[...]: its backward adds a word's gradients in token
+        # order; advanced indexing's did so in a thread-dependent order on two cores.
+        token_vectors = word_vectors.index_select(
+            0, torch.tensor(inverse).to(device, non_blocking=True))
         mask = torch.arange(max_len)[None, :] < torch.tensor(lengths)[:, None]
         out = token_vectors.new_zeros(batch, max_len, self.embedding_length)
         out[mask.to(device, non_blocking=True)] = token_vectors

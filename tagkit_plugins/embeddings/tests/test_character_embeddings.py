@@ -89,6 +89,29 @@ def test_gradients_reach_the_character_lstm(chars):
     assert torch.count_nonzero(chars.char_embedding.weight.grad[0]) == 0  # padding row
 
 
+def test_gradients_of_repeated_words_are_repeatable_on_two_threads(chars):
+    """Each token's vector is its word's, gathered: the backward adds a word's gradients up
+    once per occurrence. Advanced indexing's backward added them in a thread-dependent order
+    on two cores (two fresh processes with one seed trained different weights, to rounding);
+    ``index_select``'s adds them in token order."""
+    chars.train()
+    words = "the a of and to in is it that for".split()
+    sentences = [Sentence([words[(i * 7 + j * 3) % len(words)] for j in range(150)])
+                 for i in range(16)]
+    gout = torch.randn(16, 150, chars.embedding_length, generator=torch.Generator().manual_seed(1))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        grads = []
+        for _ in range(8):
+            chars.zero_grad(set_to_none=True)
+            chars(sentences).backward(gout)
+            grads.append(chars.char_rnn.weight_hh_l0.grad.clone())
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(grads[0], g) for g in grads[1:])
+
+
 def test_empty_tokens_and_empty_sentences(chars):
     out = chars([Sentence([""]), Sentence([])])
     assert out.shape == (2, 1, 50)
