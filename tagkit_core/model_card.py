@@ -218,9 +218,9 @@ def read_model_header(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     text = _header_text(path) if path.is_file() else None
     if text is None:
-        from tagkit_core.tensor_files import open_tensor_file
+        from tagkit_core.tensor_files import NOT_FOUND_HINT, open_tensor_file
 
-        opened = open_tensor_file(path, "tagkit model file")
+        opened = open_tensor_file(path, "tagkit model file", missing=NOT_FOUND_HINT)
         if HEADER_KEY not in opened.metadata:
             what = "a tagkit checkpoint, not a model file (its model is written to " \
                 "final-model.pt and best-model.pt)" if "tagkit_checkpoint" in opened.metadata \

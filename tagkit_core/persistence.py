@@ -48,6 +48,7 @@ from tagkit_core.model_schema import (
     parse_json,
 )
 from tagkit_core.tensor_files import (
+    NOT_FOUND_HINT,
     dtype_name,
     independent_cpu_tensors,
     load_tensors,
@@ -129,7 +130,7 @@ def read_header(path: str | Path) -> dict[str, Any]:
 
 
 def _open_model_file(path: str | Path):
-    opened = open_tensor_file(path, "tagkit model file")
+    opened = open_tensor_file(path, "tagkit model file", missing=NOT_FOUND_HINT)
     source = str(opened.path)
     if HEADER_KEY not in opened.metadata:
         raise ModelFileError(f"{source} is a safetensors file without a tagkit header")

@@ -58,14 +58,15 @@ def _what_it_is(start: bytes) -> str | None:
     return None
 
 
-def open_tensor_file(path: str | Path, what: str, error: type[ModelFileError] = ModelFileError
-                     ) -> TensorFile:
-    """Open ``path`` as a safetensors file, or raise ``error`` saying what it is instead."""
+def open_tensor_file(path: str | Path, what: str, error: type[ModelFileError] = ModelFileError,
+                     missing: str = "no such file") -> TensorFile:
+    """Open ``path`` as a safetensors file, or raise ``error`` saying what it is instead
+    (``missing``: what to say when there is no such file)."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
     if not path.is_file():
-        hint = "it is a directory" if path.is_dir() else NOT_FOUND_HINT
+        hint = "it is a directory" if path.is_dir() else missing
         raise ModelFileNotFound(f"no {what} at {path}: {hint}")
     size = path.stat().st_size
     with open(path, "rb") as handle:

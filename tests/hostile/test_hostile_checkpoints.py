@@ -136,6 +136,13 @@ def test_a_truncated_checkpoint_is_damaged(checkpoint, fraction):
     assert str(checkpoint) in str(caught.value)
 
 
+def test_a_missing_checkpoint_says_so_and_nothing_about_pretrained_models(tmp_path):
+    with pytest.raises(FileNotFoundError) as caught:
+        ModelTrainer.load_checkpoint(tmp_path / "checkpoint.pt", Corpus([], [], []))
+    assert str(caught.value).endswith("checkpoint.pt: no such file")
+    assert "pretrained" not in str(caught.value)
+
+
 def test_a_pickle_is_not_a_checkpoint(tmp_path):
     marker = tmp_path / "pwned"
     path = write_pickle(tmp_path / "checkpoint.pt", marker)
