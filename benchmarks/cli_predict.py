@@ -67,8 +67,8 @@ def train_small_tagger(out: Path) -> Path:
 
     set_seed(1)
     corpus = UD_ENGLISH().downsample(0.1)
-    tagger = SequenceTagger(256, WordEmbeddings("glove"), corpus.make_tag_dictionary("upos"),
-                            "upos")
+    tagger = SequenceTagger(WordEmbeddings("glove"), corpus.make_tag_dictionary("upos"), "upos",
+                            hidden_size=256)
     ModelTrainer(tagger, corpus).train(out / "tagger", learning_rate=0.1, mini_batch_size=32,
                                        max_epochs=1, seed=1)
     return out / "tagger" / "final-model.pt"

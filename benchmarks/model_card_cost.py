@@ -58,7 +58,7 @@ def main() -> None:
     tags = Dictionary(add_unk=False)
     for tag in ("DET", "NOUN", "VERB"):
         tags.add_item(tag)
-    model = SequenceTagger(256, words, tags, "pos")
+    model = SequenceTagger(words, tags, "pos", hidden_size=256)
     card = {"card_version": 1, "corpus": {"name": "bench", "train": 1, "dev": 1, "test": 1},
             "training": {"options": {"learning_rate": 0.1}, "seed": 1}}
     model.model_card = card

@@ -73,8 +73,8 @@ def train_tagger(path: Path) -> Path:
 
     set_seed(1)
     vocab, tags = _vocabulary_and_labels(WORDS)
-    tagger = SequenceTagger(8, WordEmbeddings("glove", vocab=vocab, embedding_dim=4,
-                                              fine_tune=True), tags, "upos")
+    tagger = SequenceTagger(WordEmbeddings("glove", vocab=vocab, embedding_dim=4,
+                                              fine_tune=True), tags, "upos", hidden_size=8)
     _fit(tagger, toy_sentences(40), 60)
     return tagger.save(path)
 

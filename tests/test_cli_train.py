@@ -73,7 +73,7 @@ def drop_line(path: Path, startswith: str) -> None:
 
 
 @pytest.mark.parametrize(("line", "expected"), [
-    ("hidden_size", "model.hidden_size: missing; the model 'sequence_tagger' requires it"),
+    ("tag_type", "model.tag_type: missing; the model 'sequence_tagger' requires it"),
     ("base_path", "trainer.base_path: missing; the folder the model is written to"),
     ("data_folder", "corpus.data_folder: missing; the dataset 'column' requires it"),
     ("type = \"character\"", "embeddings[0].type: missing; name a registered embedding"),
@@ -133,8 +133,20 @@ def test_check_prints_the_resolved_config_with_defaults(runner, tiny_config):
     assert resolved["trainer"]["optimizer"] == "SGD"
     assert resolved["model"]["type"] == "sequence_tagger"  # the registry's own spelling
     assert resolved["model"]["use_crf"] is True
+    assert resolved["model"]["hidden_size"] == 8  # given
     assert resolved["corpus"]["column_format"] == {"0": "text", "1": "pos"}
     assert not (tiny_config.parent / "out").exists()
+
+
+def test_hidden_size_defaults_to_flairs_256_as_for_a_tagger_without_rnn(runner, tiny_config):
+    """Flair 0.15's FLERT recipe gives no hidden_size (its default is 256, used only by an
+    RNN), so a config without one is complete."""
+    drop_line(tiny_config, "hidden_size = 8")
+    result = runner.invoke(main, ["train", str(tiny_config), "--check", "--set",
+                                  "model.use_rnn=false"])
+    assert result.exit_code == 0, result.output
+    model = tomllib.loads(result.stdout)["model"]
+    assert model["hidden_size"] == 256 and model["use_rnn"] is False
 
 
 def test_train_end_to_end_saves_model_and_resolved_config(runner, tiny_config, tmp_path):

@@ -49,7 +49,7 @@ def tiny_tagger() -> SequenceTagger:
     tags = Dictionary(add_unk=False)
     for tag in ("DET", "NOUN", "VERB"):
         tags.add_item(tag)
-    return SequenceTagger(8, words, tags, "pos")
+    return SequenceTagger(words, tags, "pos", hidden_size=8)
 
 
 def read_file(path: Path, key: str) -> tuple[str, dict[str, torch.Tensor]]:

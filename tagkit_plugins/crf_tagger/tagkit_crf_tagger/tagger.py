@@ -83,12 +83,19 @@ class SequenceTagger(Model):
     #: about what one batch does (the loop, not the arithmetic, dominates at 17 tags).
     decode_group_positions: int = 16384
 
-    def __init__(self, hidden_size: int, embeddings: TokenEmbeddings, tag_dictionary: Dictionary,
-                 tag_type: str, use_crf: bool = True, use_rnn: bool = True, rnn_layers: int = 1,
-                 rnn_type: str = "LSTM", bidirectional: bool = True,
+    def __init__(self, embeddings: TokenEmbeddings, tag_dictionary: Dictionary, tag_type: str,
+                 *, use_rnn: bool = True, rnn_type: str = "LSTM", hidden_size: int = 256,
+                 rnn_layers: int = 1, bidirectional: bool = True, use_crf: bool = True,
                  reproject_embeddings: bool | int = True, dropout: float = 0.0,
                  word_dropout: float = 0.05, locked_dropout: float = 0.5) -> None:
+        """Flair 0.15's arguments, in its order: the embeddings, the tag dictionary and the tag
+        type, then the options by keyword (``hidden_size`` is the RNN's, unused without one).
+        Flair's ``rnn``, ``tag_format`` and ``loss_weights`` are not options here."""
         super().__init__()
+        if not isinstance(embeddings, TokenEmbeddings):
+            raise TypeError(f"SequenceTagger(embeddings, tag_dictionary, tag_type, ...): the first "
+                            f"argument is the token embeddings, got {type(embeddings).__name__} "
+                            f"{embeddings!r:.40}; hidden_size is a keyword (hidden_size=256)")
         if len(tag_dictionary) == 0:
             raise ValueError("the tag dictionary is empty: build it with "
                              "corpus.make_tag_dictionary(tag_type)")

@@ -40,7 +40,8 @@ def test_a_torch_save_file_is_refused(tmp_path):
 
 
 def test_header_is_plain_json_naming_components(toy_corpus, toy_embeddings, tmp_path):
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     tagger.save(tmp_path / "m.pt")
     header = read_header(tmp_path / "m.pt")
     json.dumps(header)
@@ -52,7 +53,8 @@ def test_header_is_plain_json_naming_components(toy_corpus, toy_embeddings, tmp_
 
 def test_loading_without_the_plugin_names_the_distribution(toy_corpus, toy_embeddings, tmp_path,
                                                            monkeypatch):
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     tagger.save(tmp_path / "m.pt")
     monkeypatch.setenv("TAGKIT_LOAD_PLUGINS", "")  # a registry that sees no plugin at all
     reset_registry(Registry())

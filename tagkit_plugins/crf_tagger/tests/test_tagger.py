@@ -105,9 +105,30 @@ def test_span_scores_match_seqeval():
                                                                 average="macro"))
 
 
+def test_arguments_in_flair_015_order_with_its_default_hidden_size(toy_corpus, toy_embeddings):
+    tags = toy_corpus.make_tag_dictionary("pos")
+    tagger = SequenceTagger(toy_embeddings, tags, "pos")  # Flair 0.15's positional three
+    assert tagger.hidden_size == 256 and tagger.rnn.output_size == 512
+    assert SequenceTagger.from_config(tagger.get_config()).hidden_size == 256
+    flert = SequenceTagger(embeddings=toy_embeddings, tag_dictionary=tags, tag_type="pos",
+                           use_rnn=False, use_crf=False, reproject_embeddings=False)
+    assert not hasattr(flert, "rnn") and not hasattr(flert, "crf")
+    assert flert.linear.in_features == toy_embeddings.embedding_length
+
+
+def test_hidden_size_given_first_is_a_clear_error(toy_corpus, toy_embeddings):
+    """tagkit's first releases took ``hidden_size`` first (Flair before 0.12 did too)."""
+    tags = toy_corpus.make_tag_dictionary("pos")
+    with pytest.raises(TypeError, match=r"the first argument is the token embeddings, got int "
+                                        r"256; hidden_size is a keyword"):
+        SequenceTagger(256, toy_embeddings, tags)
+    with pytest.raises(TypeError, match="positional"):  # options are keywords only
+        SequenceTagger(toy_embeddings, tags, "pos", False)
+
+
 def test_unknown_gold_tag_is_a_clear_error(toy_corpus, toy_embeddings):
     dictionary = toy_corpus.make_tag_dictionary("pos")
-    tagger = SequenceTagger(8, toy_embeddings, dictionary, "pos")
+    tagger = SequenceTagger(toy_embeddings, dictionary, "pos", hidden_size=8)
     odd = Sentence(["the", "dog"])
     odd[0].add_label("pos", "NEWTAG")
     odd[1].add_label("pos", "NOUN")
@@ -117,7 +138,8 @@ def test_unknown_gold_tag_is_a_clear_error(toy_corpus, toy_embeddings):
 
 def test_generic_model_load_finds_the_class_through_the_registry(toy_corpus, toy_embeddings,
                                                                   tmp_path):
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     tagger.save(tmp_path / "m.pt")
     from tagkit_core import load_model
 
@@ -184,7 +206,8 @@ def test_bfloat16_prediction_stays_close_to_float32(toy_corpus, toy_embeddings, 
 
 def test_bfloat16_copy_follows_weight_updates(toy_corpus, toy_embeddings):
     """The bfloat16 copy of the BiLSTM is cached; training in between must invalidate it."""
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     tagger.eval()
     x = torch.randn(2, 5, tagger.rnn.forward_layers[0].input_size)
     lengths = torch.tensor([5, 3])

@@ -29,7 +29,8 @@ HERE = Path(__file__).parent
 
 
 def _tagger(corpus, embeddings, **options) -> SequenceTagger:
-    return SequenceTagger(8, embeddings, corpus.make_tag_dictionary("pos"), "pos", **options)
+    return SequenceTagger(embeddings, corpus.make_tag_dictionary("pos"), "pos", hidden_size=8,
+                          **options)
 
 
 def _train(corpus, embeddings, path, **options):
@@ -107,7 +108,7 @@ def test_dev_tags_missing_from_the_dictionary_do_not_stop_training(toy_corpus, t
         for token in sentence:
             dictionary.add_item(token.get_tag("pos"))
     toy_corpus.dev[0][0].add_label("pos", "NEVER_SEEN")
-    tagger = SequenceTagger(8, toy_embeddings, dictionary, "pos")
+    tagger = SequenceTagger(toy_embeddings, dictionary, "pos", hidden_size=8)
     with caplog.at_level(logging.INFO, logger="tagkit"):
         result = ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=2,
                                                         show_progress=False)
@@ -121,14 +122,15 @@ def test_a_tag_type_the_corpus_lacks_is_named(toy_corpus, toy_embeddings, tmp_pa
     for sentence in toy_corpus.get_all_sentences():
         for token in sentence:
             token.remove_label("ner")
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "ner")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "ner",
+                            hidden_size=8)
     with pytest.raises(KeyError, match=r"no 'ner' tags \(its tokens have \['pos'\]\)"):
         ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=1, show_progress=False)
 
 
 def test_a_corpus_of_empty_sentences_is_refused(toy_embeddings, tmp_path):
     corpus = Corpus([Sentence([]) for _ in range(5)], [], [], name="empty")
-    tagger = SequenceTagger(8, toy_embeddings, _dictionary(), "pos")
+    tagger = SequenceTagger(toy_embeddings, _dictionary(), "pos", hidden_size=8)
     with pytest.raises(ValueError, match="none of them has a token"):
         ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=1, show_progress=False)
 

@@ -109,7 +109,8 @@ def test_ctrl_c_saves_a_loadable_model_and_returns(toy_corpus, toy_embeddings, t
             if epoch == 2:
                 raise KeyboardInterrupt
 
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     result = ModelTrainer(tagger, toy_corpus, plugins=[PressCtrlC()]).train(
         tmp_path, max_epochs=5, show_progress=False)
     assert result["epochs"] == 1 and result["test_score"] is None
@@ -120,7 +121,8 @@ def test_ctrl_c_saves_a_loadable_model_and_returns(toy_corpus, toy_embeddings, t
 
 def test_nan_loss_stops_naming_epoch_and_batch_and_keeps_good_files(toy_corpus, toy_embeddings,
                                                                     tmp_path):
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     real_loss = tagger.forward_loss
     calls = {"n": 0}
     batches_per_epoch = -(-len(toy_corpus.train) // 32)
@@ -144,7 +146,7 @@ def test_nan_loss_stops_naming_epoch_and_batch_and_keeps_good_files(toy_corpus, 
 
 def test_corpus_without_dev_trains_and_says_so(toy_corpus, toy_embeddings, tmp_path, caplog):
     corpus = Corpus(toy_corpus.train, [], toy_corpus.test, name="nodev")
-    tagger = SequenceTagger(8, toy_embeddings, corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, corpus.make_tag_dictionary("pos"), "pos", hidden_size=8)
     with caplog.at_level("WARNING", logger="tagkit"):
         result = ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=2, show_progress=False)
     assert "no dev split" in caplog.text
@@ -156,7 +158,8 @@ def test_corpus_without_dev_trains_and_says_so(toy_corpus, toy_embeddings, tmp_p
 
 
 def test_checkpoint_files_are_replaced_atomically(toy_corpus, toy_embeddings, tmp_path):
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=2, checkpoint=True,
                                            show_progress=False)
     assert read_checkpoint(tmp_path / "checkpoint.pt")["epoch"] == 2
@@ -171,8 +174,8 @@ def test_chunked_batches_give_the_same_training_as_whole_batches(toy_corpus, tmp
     vocab = sorted({t.text for s in toy_corpus.train for t in s})
     for chunk_size in (None, 3):
         set_seed(0)  # the same initial weights for both taggers
-        tagger = SequenceTagger(8, toy_embeddings_cls(vocab), toy_corpus.make_tag_dictionary("pos"),
-                                "pos", word_dropout=0.0, locked_dropout=0.0)
+        tagger = SequenceTagger(toy_embeddings_cls(vocab), toy_corpus.make_tag_dictionary("pos"),
+                                "pos", hidden_size=8, word_dropout=0.0, locked_dropout=0.0)
         ModelTrainer(tagger, toy_corpus).train(tmp_path / str(chunk_size), max_epochs=2,
                                                mini_batch_size=8, mini_batch_chunk_size=chunk_size,
                                                show_progress=False)
@@ -184,7 +187,8 @@ def test_chunked_batches_give_the_same_training_as_whole_batches(toy_corpus, tmp
 def test_train_with_dev_uses_dev_sentences_and_writes_no_best_model(toy_corpus, toy_embeddings,
                                                                     tmp_path):
     seen = []
-    tagger = SequenceTagger(8, toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos")
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
     real_loss = tagger.forward_loss
 
     def counting(sentences, storage=None):

@@ -45,8 +45,8 @@ def test_span_f1_on_wnut17_predictions_matches_seqeval(tmp_path, toy_embeddings_
     corpus = Corpus(train, [], test, name="wnut_17_sample")
     vocab = sorted({t.text for s in train for t in s})
     torch.manual_seed(0)
-    tagger = SequenceTagger(32, toy_embeddings_cls(vocab, dim=16),
-                            corpus.make_tag_dictionary("ner"), "ner", locked_dropout=0.0)
+    tagger = SequenceTagger(toy_embeddings_cls(vocab, dim=16), corpus.make_tag_dictionary("ner"),
+                            "ner", hidden_size=32, locked_dropout=0.0)
     ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=15, learning_rate=0.5,
                                        save_final_model=False,
                                        show_progress=False)

@@ -78,7 +78,7 @@ if mode == "resume":
 else:
     if mode != "tutorial":
         set_seed(7)
-    tagger = SequenceTagger(16, embeddings(), corpus.make_tag_dictionary("pos"), "pos",
+    tagger = SequenceTagger(embeddings(), corpus.make_tag_dictionary("pos"), "pos", hidden_size=16,
                             dropout=0.1)
     trainer = ModelTrainer(tagger, corpus, plugins=[WaitToBeKilled()])
 result = trainer.train(base, max_epochs=max_epochs, checkpoint=True, mini_batch_size=8,

@@ -131,7 +131,7 @@ def test_a_tagger_model_file_carries_the_lm(tmp_path, pooled):
     tags = Dictionary(add_unk=False)
     for tag in ["DET", "NOUN", "VERB", "ADP", "PUNCT"]:
         tags.add_item(tag)
-    tagger = SequenceTagger(8, embedding, tags, "upos", use_crf=False)
+    tagger = SequenceTagger(embedding, tags, "upos", hidden_size=8, use_crf=False)
     tagger.save(tmp_path / "final-model.pt")
     lm_path.unlink()  # loading needs no other file
     spec = read_header(tmp_path / "final-model.pt")["model"]["config"]["embeddings"]

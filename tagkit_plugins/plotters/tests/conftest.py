@@ -78,8 +78,8 @@ def trained_run(tmp_path_factory) -> Path:
                     name="plot_toy")
     set_seed(0)
     vocab = sorted({word for words, _ in PATTERNS for word in words})
-    tagger = SequenceTagger(6, PlotToyEmbeddings(vocab), corpus.make_tag_dictionary("pos"),
-                            "pos", locked_dropout=0.0)
+    tagger = SequenceTagger(PlotToyEmbeddings(vocab), corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=6, locked_dropout=0.0)
     ModelTrainer(tagger, corpus).train(
         base_path, max_epochs=EPOCHS, mini_batch_size=8, learning_rate=0.1, patience=0,
         anneal_factor=0.5, save_final_model=False, save_best_model=False, checkpoint=False,

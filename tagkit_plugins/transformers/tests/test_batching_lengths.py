@@ -71,7 +71,7 @@ def test_tagger_predicts_in_piece_order(bert_dir):
     for value in ("X", "Y"):
         tags.add_item(value)
     embedding = TransformerWordEmbeddings(str(bert_dir))
-    tagger = SequenceTagger(8, embedding, tags, "upos", use_rnn=False, use_crf=False,
+    tagger = SequenceTagger(embedding, tags, "upos", hidden_size=8, use_rnn=False, use_crf=False,
                             reproject_embeddings=False).eval()
     seen = spied_batches(embedding)
     batched = fresh()

@@ -36,7 +36,7 @@ def test_train_save_load_predict(bert_dir, tmp_path):
     corpus = Corpus(tagged(0), tagged(1), tagged(2), name="hand-made")
     torch.manual_seed(0)
     embeddings = TransformerWordEmbeddings(str(bert_dir), fine_tune=True)
-    tagger = SequenceTagger(16, embeddings, corpus.make_tag_dictionary("upos"), "upos",
+    tagger = SequenceTagger(embeddings, corpus.make_tag_dictionary("upos"), "upos", hidden_size=16,
                             use_rnn=False, use_crf=False, reproject_embeddings=False)
     before = embeddings.model.embeddings.word_embeddings.weight.detach().clone()
     ModelTrainer(tagger, corpus).train(tmp_path, max_epochs=1, learning_rate=0.05,
