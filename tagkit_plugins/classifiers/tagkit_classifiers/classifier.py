@@ -95,6 +95,14 @@ class TextClassifier(Model):
         if not isinstance(document_embeddings, DocumentEmbeddings):
             raise TypeError("document_embeddings must be DocumentEmbeddings (one vector per "
                             f"text), got {type(document_embeddings).__name__}")
+        if not isinstance(label_dictionary, Dictionary):
+            # Flair 0.15 takes the label type second: TextClassifier(embeddings, "class").
+            hint = (f"; the label type is a keyword here: TextClassifier(document_embeddings, "
+                    f"label_dictionary, label_type={label_dictionary!r})"
+                    if isinstance(label_dictionary, str) else "")
+            raise TypeError(f"label_dictionary must be a Dictionary (from "
+                            f"corpus.make_label_dictionary()), got "
+                            f"{type(label_dictionary).__name__}{hint}")
         if len(label_dictionary) == 0:
             raise ValueError("the label dictionary is empty: build it with "
                              "corpus.make_label_dictionary()")

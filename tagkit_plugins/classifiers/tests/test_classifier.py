@@ -82,6 +82,11 @@ def test_bad_arguments_are_refused(toy_document):
         TextClassifier(toy_document(), dictionary("A"), multi_label_threshold=1.5)
     with pytest.raises(TypeError, match="DocumentEmbeddings"):
         TextClassifier(torch.nn.Linear(2, 2), dictionary("A"))
+    # Flair 0.15's TextClassifier(embeddings, label_type) order: a string is no dictionary
+    # (it used to be taken as one, a dictionary of its characters' count).
+    with pytest.raises(TypeError, match=r"label_dictionary must be a Dictionary .*got str; the "
+                                        r"label type is a keyword here: .*label_type='class'"):
+        TextClassifier(toy_document(), "class")
 
 
 # -- losses -------------------------------------------------------------------------------------

@@ -93,9 +93,15 @@ class SequenceTagger(Model):
         Flair's ``rnn``, ``tag_format`` and ``loss_weights`` are not options here."""
         super().__init__()
         if not isinstance(embeddings, TokenEmbeddings):
+            hint = "; hidden_size is a keyword (hidden_size=256)" if isinstance(embeddings, int) \
+                else ": a tagger needs a vector per token"
             raise TypeError(f"SequenceTagger(embeddings, tag_dictionary, tag_type, ...): the first "
-                            f"argument is the token embeddings, got {type(embeddings).__name__} "
-                            f"{embeddings!r:.40}; hidden_size is a keyword (hidden_size=256)")
+                            f"argument is the token embeddings, got {type(embeddings).__name__}"
+                            f"{hint}")
+        if not isinstance(tag_dictionary, Dictionary):
+            raise TypeError(f"tag_dictionary must be a Dictionary (from "
+                            f"corpus.make_tag_dictionary(tag_type)), got "
+                            f"{type(tag_dictionary).__name__}")
         if len(tag_dictionary) == 0:
             raise ValueError("the tag dictionary is empty: build it with "
                              "corpus.make_tag_dictionary(tag_type)")

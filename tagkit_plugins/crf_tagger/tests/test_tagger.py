@@ -119,9 +119,13 @@ def test_arguments_in_flair_015_order_with_its_default_hidden_size(toy_corpus, t
 def test_hidden_size_given_first_is_a_clear_error(toy_corpus, toy_embeddings):
     """tagkit's first releases took ``hidden_size`` first (Flair before 0.12 did too)."""
     tags = toy_corpus.make_tag_dictionary("pos")
-    with pytest.raises(TypeError, match=r"the first argument is the token embeddings, got int "
-                                        r"256; hidden_size is a keyword"):
+    with pytest.raises(TypeError, match=r"the first argument is the token embeddings, got "
+                                        r"int; hidden_size is a keyword \(hidden_size=256\)"):
         SequenceTagger(256, toy_embeddings, tags)
+    with pytest.raises(TypeError, match="a tagger needs a vector per token"):
+        SequenceTagger(torch.nn.Identity(), tags, "pos")
+    with pytest.raises(TypeError, match=r"tag_dictionary must be a Dictionary .*got str"):
+        SequenceTagger(toy_embeddings, "pos", tags)
     with pytest.raises(TypeError, match="positional"):  # options are keywords only
         SequenceTagger(toy_embeddings, tags, "pos", False)
 
