@@ -25,7 +25,8 @@ from tagkit_core.training_logger import TrainingLogger, check_logger_specs, logg
 if typing.TYPE_CHECKING:  # pragma: no cover
     from tagkit_core.storage import StorageMode
 
-__all__ = ["TrainingConfig", "EpochMetrics", "train_signature", "options_doc"]
+__all__ = ["TrainingConfig", "EpochMetrics", "checked_optimizer", "train_signature",
+           "options_doc"]
 
 
 def _check(kind: type, positive: bool = False, optional: bool = False,
@@ -176,9 +177,24 @@ class TrainingConfig:
         return data
 
 
+def checked_optimizer(optimizer: Any) -> type:
+    """``optimizer`` if it is a ``torch.optim.Optimizer`` class, else a TypeError saying so
+    (an instance is the usual slip: the trainer builds it, with the run's learning rate)."""
+    import torch
+
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer
+    what = "an optimizer instance" if isinstance(optimizer, torch.optim.Optimizer) \
+        else f"{type(optimizer).__name__} {optimizer!r:.60}"
+    raise TypeError(f"optimizer must be a torch.optim.Optimizer class such as torch.optim.AdamW "
+                    f"(the trainer builds it with the run's learning rate), got {what}")
+
+
 def train_signature(method) -> inspect.Signature:
-    """``method``'s ``(self, base_path)`` followed by every option, keyword-only, typed."""
-    first = list(inspect.signature(method).parameters.values())[:2]
+    """``method``'s own parameters (``self, base_path, *, optimizer``) followed by every
+    option, keyword-only, typed."""
+    first = [parameter for parameter in inspect.signature(method).parameters.values()
+             if parameter.kind is not inspect.Parameter.VAR_KEYWORD]
     from tagkit_core.storage import StorageMode
 
     hints = typing.get_type_hints(TrainingConfig, localns={"StorageMode": StorageMode,

@@ -14,11 +14,14 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
+
 from tagkit_core.data import Sentence
 from tagkit_core.files import remove_stale_temp_files
 
 __all__ = ["check_trainable", "prepare_run_folder", "corpus_fingerprint",
-           "warn_if_other_corpus", "LossWatch", "RUN_FILES"]
+           "warn_if_other_corpus", "LossWatch", "RUN_FILES", "NonFiniteLossError",
+           "stop_on_bad_loss"]
 
 log = logging.getLogger("tagkit.trainer")
 
@@ -26,6 +29,26 @@ log = logging.getLogger("tagkit.trainer")
 RUN_FILES = ("checkpoint.pt", "final-model.pt", "best-model.pt")
 #: A batch loss this many times the run's first one means training diverges.
 LOSS_GROWTH_LIMIT = 1e4
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training stopped and kept the last good model."""
+
+
+def stop_on_bad_loss(model: Any, epoch: int, batch_no: int, value: float,
+                     base_path: Path) -> None:
+    """Raise NonFiniteLossError for a NaN or infinite loss, after saving the model as
+    final-model.pt if its weights are still finite (the batch's update has not run)."""
+    params_ok = all(torch.isfinite(p).all() for p in model.parameters())
+    kept = []
+    if params_ok:
+        model.save(base_path / "final-model.pt")
+        kept.append("final-model.pt (the weights before this batch)")
+    kept += [n for n in ("best-model.pt", "checkpoint.pt") if (base_path / n).exists()]
+    raise NonFiniteLossError(
+        f"the training loss became {value} in epoch {epoch}, batch {batch_no}; training "
+        f"stopped. Last good files in {base_path}: {', '.join(kept) or 'none'}. "
+        "Try a lower learning rate or gradient clipping (max_grad_norm).")
 
 
 def check_trainable(corpus_name: str, sentences: Sequence[Sentence]) -> None:

@@ -44,14 +44,22 @@ from tagkit_core.trainer.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from tagkit_core.trainer.config import EpochMetrics, TrainingConfig, options_doc, train_signature
+from tagkit_core.trainer.config import (
+    EpochMetrics,
+    TrainingConfig,
+    checked_optimizer,
+    options_doc,
+    train_signature,
+)
 from tagkit_core.trainer.console import console_handler, fmt_score, progress_bar
 from tagkit_core.trainer.per_corpus import evaluate_split
 from tagkit_core.trainer.safeguards import (
     LossWatch,
+    NonFiniteLossError,
     check_trainable,
     corpus_fingerprint,
     prepare_run_folder,
+    stop_on_bad_loss,
     warn_if_other_corpus,
 )
 from tagkit_core.trainer.schedules import make_schedule
@@ -60,10 +68,6 @@ from tagkit_core.training_logger import resolve_loggers
 __all__ = ["ModelTrainer", "NonFiniteLossError"]
 
 log = logging.getLogger("tagkit.trainer")
-
-
-class NonFiniteLossError(RuntimeError):
-    """The loss became NaN or infinite; training stopped and kept the last good model."""
 
 
 class ModelTrainer:
@@ -80,7 +84,7 @@ class ModelTrainer:
                  plugins: Sequence[Any] = ()) -> None:
         self.model = model
         self.corpus = corpus
-        self.optimizer_class = optimizer or torch.optim.SGD
+        self.optimizer_class = checked_optimizer(optimizer or torch.optim.SGD)
         self._optimizer_chosen = optimizer is not None
         self.plugins = list(plugins)
         self.config = TrainingConfig()
@@ -109,7 +113,9 @@ class ModelTrainer:
         return trainer
 
     # -- training -------------------------------------------------------------------------------
-    def train(self, base_path: str | Path, **options: Any) -> dict[str, Any]:
+    def train(self, base_path: str | Path, *,
+              optimizer: type[torch.optim.Optimizer] | None = None, **options: Any
+              ) -> dict[str, Any]:
         """Train and return ``{"test_score", "dev_score_history", "train_loss_history", ...}``.
 
         The options are the fields of :class:`TrainingConfig` (this signature and the list
@@ -121,8 +127,12 @@ class ModelTrainer:
 
         :param base_path: the run's folder: final-model.pt, best-model.pt, checkpoint.pt,
             training.log, loss.tsv and weights.txt go there.
+        :param optimizer: a ``torch.optim.Optimizer`` class for this and later runs (where
+            Flair 0.15 takes it); the one given to the trainer, or SGD, when None.
 {options}
         """
+        if optimizer is not None:
+            self._choose_optimizer(checked_optimizer(optimizer))
         self.config = config = TrainingConfig.from_options(
             {**self.model.training_defaults, **options})
         plugins = [*self.plugins, *resolve_loggers(get_registry(), config.loggers)]
@@ -145,6 +155,12 @@ class ModelTrainer:
             torch.use_deterministic_algorithms(deterministic)
             if console is not None:
                 logging.getLogger("tagkit").removeHandler(console)
+
+    def _choose_optimizer(self, optimizer: type) -> None:
+        if self._resume is not None and optimizer is not self.optimizer_class:
+            raise ValueError(f"the checkpoint's run trained with {self.optimizer_class.__name__}"
+                             f", whose state it holds; resume it without optimizer=")
+        self.optimizer_class, self._optimizer_chosen = optimizer, True
 
     def fine_tune(self, base_path: str | Path, **options: Any) -> dict[str, Any]:
         """Fine-tune a transformer-based model with Flair's ``fine_tune`` defaults: AdamW
@@ -288,7 +304,7 @@ class ModelTrainer:
                     loss, count = self.model.forward_loss(part, storage=storage)
                 value = loss.item()
                 if not math.isfinite(value):
-                    self._stop_on_bad_loss(epoch, batch_no, value, base_path)
+                    stop_on_bad_loss(self.model, epoch, batch_no, value, base_path)
                 loss.backward()
                 total_loss += value
                 total_count += count
@@ -314,18 +330,6 @@ class ModelTrainer:
         return EpochMetrics(epoch=epoch, learning_rate=optimizer.param_groups[0]["lr"],
                             train_loss=total_loss / max(total_count, 1), seconds=seconds,
                             train_sentences_per_second=seen / seconds if seconds else 0.0)
-
-    def _stop_on_bad_loss(self, epoch: int, batch_no: int, value: float, base_path: Path) -> None:
-        params_ok = all(torch.isfinite(p).all() for p in self.model.parameters())
-        kept = []
-        if params_ok:
-            self.model.save(base_path / "final-model.pt")
-            kept.append("final-model.pt (the weights before this batch)")
-        kept += [n for n in ("best-model.pt", "checkpoint.pt") if (base_path / n).exists()]
-        raise NonFiniteLossError(
-            f"the training loss became {value} in epoch {epoch}, batch {batch_no}; training "
-            f"stopped. Last good files in {base_path}: {', '.join(kept) or 'none'}. "
-            "Try a lower learning rate or gradient clipping (max_grad_norm).")
 
     def _after_epoch(self, epoch: int, metrics: EpochMetrics, has_dev: bool, optimizer, scheduler,
                      storage: StorageMode, base_path: Path) -> None:

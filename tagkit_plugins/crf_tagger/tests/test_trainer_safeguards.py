@@ -43,8 +43,9 @@ def _train(corpus, embeddings, path, **options):
 def test_train_lists_every_option_in_its_signature_and_help():
     parameters = inspect.signature(ModelTrainer.train).parameters
     names = [field.name for field in attrs.fields(TrainingConfig)]
-    assert list(parameters)[:2] == ["self", "base_path"]
-    assert list(parameters)[2:] == names
+    assert list(parameters)[:3] == ["self", "base_path", "optimizer"]  # train's own
+    assert list(parameters)[3:] == names
+    assert ":param optimizer:" in ModelTrainer.train.__doc__
     assert parameters["learning_rate"].default == 0.1
     assert parameters["mini_batch_size"].annotation is int
     assert all(f":param {name}:" in ModelTrainer.train.__doc__ for name in names)
@@ -310,6 +311,38 @@ def test_the_optimizer_keeps_its_own_weight_decay_unless_one_is_given(toy_corpus
     assert trainer.config.weight_decay == 0.0
     with pytest.raises(TypeError, match="weight_decay"):
         trainer.train(tmp_path / "bad", max_epochs=1, weight_decay="0.1")
+
+
+def test_train_and_fine_tune_take_the_optimizer_as_flair_015_does(toy_corpus, toy_embeddings,
+                                                                  tmp_path):
+    built = []
+
+    def recording(base):
+        class Recording(base):
+            def __init__(self, params, **options):
+                super().__init__(params, **options)
+                built.append(base.__name__)
+        return Recording
+
+    trainer = ModelTrainer(_tagger(toy_corpus, toy_embeddings), toy_corpus)
+    trainer.train(tmp_path / "adam", max_epochs=1, optimizer=recording(torch.optim.Adam),
+                  show_progress=False)
+    trainer.fine_tune(tmp_path / "sgd", max_epochs=1, optimizer=recording(torch.optim.SGD),
+                      show_progress=False)
+    trainer.train(tmp_path / "again", max_epochs=1, show_progress=False)  # kept for later runs
+    assert built == ["Adam", "SGD", "SGD"]
+    with pytest.raises(TypeError, match="got an optimizer instance"):
+        trainer.train(tmp_path / "x", optimizer=torch.optim.SGD(trainer.model.parameters(), 0.1))
+    with pytest.raises(TypeError, match="must be a torch.optim.Optimizer class .*got str 'Adam'"):
+        ModelTrainer(trainer.model, toy_corpus, optimizer="Adam")
+
+    ModelTrainer(_tagger(toy_corpus, toy_embeddings), toy_corpus).train(
+        tmp_path / "run", max_epochs=1, optimizer=torch.optim.Adam, checkpoint=True,
+        show_progress=False)
+    resumed = ModelTrainer.load_checkpoint(tmp_path / "run" / "checkpoint.pt", toy_corpus)
+    assert resumed.optimizer_class is torch.optim.Adam  # recorded in the checkpoint
+    with pytest.raises(ValueError, match="trained with Adam, whose state it holds"):
+        resumed.train(tmp_path / "run", max_epochs=2, optimizer=torch.optim.SGD)
 
 
 def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_cls, tmp_path):
