@@ -259,6 +259,13 @@ class Sentence:
             return list(self._labels[label_type])
         return [t.get_label(label_type) for t in self.tokens if t.has_label(label_type)]
 
+    def get_label(self, label_type: str | None = None, zero_tag_value: str = "O") -> Label:
+        """The first of :meth:`get_labels` (Flair's ``get_label``: a classifier's predicted
+        class is ``sentence.get_label("class").value``); ``zero_tag_value`` with score 0 when
+        there is none, as for a token."""
+        labels = self.get_labels(label_type)
+        return labels[0] if labels else Label(zero_tag_value, 0.0)
+
     @property
     def labels(self) -> list[Label]:
         return self.get_labels()

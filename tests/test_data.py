@@ -44,6 +44,12 @@ def test_tagged_string_and_labels():
     assert [label.value for label in sentence.get_labels("pos")] == ["PRON", "VERB", "PROPN"]
     assert sentence.to_tagged_string().endswith("→ class: LOC (1.0000)")
     assert sentence[0].get_label("ner").value == "O"
+    assert sentence.get_label("class").value == "LOC"  # Flair's way to read a prediction
+    assert sentence.get_label().value == "LOC"
+    assert sentence.get_label("pos").value == "PRON"
+    none = sentence.get_label("sentiment")
+    assert (none.value, none.score) == ("O", 0.0)
+    assert sentence.get_label("sentiment", zero_tag_value="NONE").value == "NONE"
 
 
 @pytest.mark.parametrize("tags, spans", [
