@@ -114,12 +114,14 @@ class Token:
 class Span:
     """A run of consecutive tokens carrying one tag, e.g. a named entity decoded from BIO tags."""
 
-    __slots__ = ("tokens", "tag", "score")
+    __slots__ = ("tokens", "tag", "score", "label_type")
 
-    def __init__(self, tokens: list[Token], tag: str, score: float = 1.0) -> None:
+    def __init__(self, tokens: list[Token], tag: str, score: float = 1.0,
+                 label_type: str | None = None) -> None:
         self.tokens = tokens
         self.tag = tag
         self.score = score
+        self.label_type = label_type  # the tag type it was decoded from (get_spans)
 
     @property
     def text(self) -> str:
@@ -136,8 +138,27 @@ class Span:
         return self.tokens[-1].idx
 
     @property
+    def start_position(self) -> int | None:
+        """Character offset of the span in the sentence's text (None without offsets)."""
+        return self.tokens[0].start_position
+
+    @property
+    def end_position(self) -> int | None:
+        """Character offset one past the span's last character (None without offsets)."""
+        last = self.tokens[-1]
+        return None if last.start_position is None else last.start_position + len(last.text)
+
+    @property
     def labels(self) -> list[Label]:
         return [Label(self.tag, self.score)]
+
+    def get_labels(self, label_type: str | None = None) -> list[Label]:
+        """Flair's reading of a span: its one label, if of ``label_type`` (any when None)."""
+        return self.labels if label_type in (None, self.label_type) else []
+
+    def get_label(self, label_type: str | None = None, zero_tag_value: str = "O") -> Label:
+        labels = self.get_labels(label_type)
+        return labels[0] if labels else Label(zero_tag_value, 0.0)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Span) and (self.start, self.end, self.tag) == (
@@ -266,6 +287,9 @@ class Sentence:
         labels = self.get_labels(label_type)
         return labels[0] if labels else Label(zero_tag_value, 0.0)
 
+    def has_label(self, label_type: str) -> bool:
+        return bool(self.get_labels(label_type))
+
     @property
     def labels(self) -> list[Label]:
         return self.get_labels()
@@ -284,7 +308,7 @@ class Sentence:
         for start, end, kind in decode_spans(tags):
             tokens = self.tokens[start:end]
             score = sum(t.get_label(tag_type).score for t in tokens) / len(tokens)
-            spans.append(Span(tokens, kind, score))
+            spans.append(Span(tokens, kind, score, tag_type))
         return spans
 
     # -- embeddings -----------------------------------------------------------------------------
@@ -326,6 +350,12 @@ class Sentence:
 
     def to_plain_string(self) -> str:
         return " ".join(t.text for t in self.tokens)
+
+    to_tokenized_string = to_plain_string  # Flair's other name for it
+
+    def get_token(self, idx: int) -> Token | None:
+        """The token at 1-based position ``idx`` (as ``Token.idx``), or None (as Flair)."""
+        return self.tokens[idx - 1] if 1 <= idx <= len(self.tokens) else None
 
     def to_tagged_string(self, main_label: str | None = None) -> str:
         """The sentence with its labels, e.g. ``"I"/PRON "love"/VERB "Berlin"/PROPN``.

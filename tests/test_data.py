@@ -72,6 +72,26 @@ def test_get_spans_returns_text_and_mean_score():
     assert spans[1].score == pytest.approx(0.75)
 
 
+def test_spans_and_sentences_answer_flairs_readers():
+    """What Flair code reads from a tagged sentence: span labels and offsets, tokens by idx."""
+    sentence = Sentence("Anna lives in New York.")
+    for token, tag in zip(sentence, ["S-PER", "O", "O", "B-LOC", "E-LOC", "O"]):
+        token.add_label("ner", tag, 0.5)
+    anna, new_york = sentence.get_spans("ner")
+    assert (new_york.start_position, new_york.end_position) == (14, 22)
+    assert sentence.text[new_york.start_position:new_york.end_position] == "New York"
+    assert (new_york.get_label("ner").value, new_york.get_label("ner").score) == ("LOC", 0.5)
+    assert new_york.get_label().value == "LOC" and anna.get_labels("ner")[0].value == "PER"
+    assert new_york.get_labels("pos") == [] and new_york.get_label("pos").value == "O"
+    assert Sentence(["New", "York"]).get_spans("ner") == []
+    assert sentence.get_token(4).text == "New" and sentence.get_token(7) is None
+    assert sentence.get_token(0) is None
+    assert sentence.to_tokenized_string() == "Anna lives in New York ."
+    assert sentence.has_label("ner") and not sentence.has_label("class")
+    sentence.add_label("class", "LOC")
+    assert sentence.has_label("class")
+
+
 def test_dictionary_with_and_without_unk():
     with_unk = Dictionary()
     assert with_unk.add_item("a") == 1
