@@ -71,15 +71,24 @@ def optimizer_path(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def optimizer_class(path: str) -> type:
-    """The optimizer class named in a checkpoint; only ``torch.optim`` classes are accepted."""
+def optimizer_class(path: str, given: type | None = None) -> type:
+    """The optimizer class named in a checkpoint: a ``torch.optim`` class, looked up by name,
+    or ``given``, a class of the caller's own (its optimizer outside torch.optim), when the
+    checkpoint names exactly that class. A checkpoint never makes tagkit import other code."""
     import importlib
 
     if not isinstance(path, str):
         raise ValueError(f"an optimizer class path must be a string, got {path!r:.60}")
+    if given is not None:
+        if optimizer_path(given) != path:
+            raise ValueError(f"the checkpoint's run trained with {path!r:.80}, not with the "
+                             f"{optimizer_path(given)!r:.80} passed")
+        return given
     module_name, _, name = path.rpartition(".")
     if module_name != "torch.optim" and not module_name.startswith("torch.optim."):
-        raise ValueError(f"checkpoint names optimizer {path!r:.80}; only torch.optim classes load")
+        raise ValueError(f"checkpoint names optimizer {path!r:.80}, not a torch.optim class; "
+                         "a checkpoint imports no other code, so pass the class itself: "
+                         "ModelTrainer.load_checkpoint(path, corpus, optimizer=...)")
     try:
         cls = getattr(importlib.import_module(module_name), name)
     except (ImportError, AttributeError):
@@ -136,8 +145,9 @@ def save_checkpoint(path: Path, *, model, optimizer, scheduler, epoch: int, conf
 
 
 # -- reading --------------------------------------------------------------------------------------
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read and check a checkpoint: the fields :func:`save_checkpoint` wrote, decoded.
+def read_checkpoint(path: str | Path, optimizer: type | None = None) -> dict[str, Any]:
+    """Read and check a checkpoint: the fields :func:`save_checkpoint` wrote, decoded
+    (``optimizer``: the run's optimizer class when it is not a torch.optim one).
 
     Returns ``checkpoint_version``, ``model_header``, ``model_state`` (tensors),
     ``optimizer_class``, ``optimizer_state`` and ``scheduler_state`` (as their ``state_dict``
@@ -151,7 +161,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{source} is {what}, not a readable tagkit checkpoint")
     payload = parse_json(opened.metadata[METADATA_KEY], source, "the checkpoint metadata",
                          CheckpointError)
-    _check(payload, source, opened.shapes)
+    _check(payload, source, opened.shapes, optimizer)
     tensors = load_tensors(opened, CheckpointError)
     verify_digest(opened, METADATA_KEY, tensors, CheckpointError)
 
@@ -203,7 +213,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check(payload: Any, source: str, shapes: dict[str, tuple[tuple[int, ...], str]]) -> None:
+def _check(payload: Any, source: str, shapes: dict[str, tuple[tuple[int, ...], str]],
+           optimizer: type | None = None) -> None:
     """The checkpoint schema: every field tagkit reads, and every tensor reference."""
     if not isinstance(payload, dict):
         raise _fail(source, "the checkpoint metadata", "a JSON object", payload)
@@ -220,7 +231,7 @@ def _check(payload: Any, source: str, shapes: dict[str, tuple[tuple[int, ...], s
                     "checkpoint version)", payload["checkpoint_version"])
     check_header(payload["model_header"], source, "model_header", CheckpointError)
     try:
-        optimizer_class(payload["optimizer_class"])
+        optimizer_class(payload["optimizer_class"], optimizer)
     except ValueError as error:
         raise CheckpointError(f"{source}: optimizer_class: {error}") from None
     epoch = payload["epoch"]

@@ -96,15 +96,18 @@ class ModelTrainer:
 
     # -- resuming -------------------------------------------------------------------------------
     @classmethod
-    def load_checkpoint(cls, path: str | Path, corpus: Corpus) -> ModelTrainer:
-        """A trainer that continues the checkpointed run when :meth:`train` is called.
+    def load_checkpoint(cls, path: str | Path, corpus: Corpus,
+                        optimizer: type[torch.optim.Optimizer] | None = None) -> ModelTrainer:
+        """A trainer that continues the checkpointed run when :meth:`train` is called
+        (``optimizer``: the run's class, needed when it is not a torch.optim one).
 
         The checkpoint is checked (schema, checksum) and its model built under the same guards
         as a model file; any fault is a ``CheckpointError`` naming the file and the field.
         """
-        payload = read_checkpoint(path)
+        payload = read_checkpoint(path, optimizer)
         model = checkpoint_model(payload, path)
-        trainer = cls(model, corpus, optimizer=optimizer_class(payload["optimizer_class"]))
+        trainer = cls(model, corpus,
+                      optimizer=optimizer_class(payload["optimizer_class"], optimizer))
         trainer.epoch = payload["epoch"]
         trainer.history = payload["history"]
         trainer.best_score = payload["best_score"]

@@ -81,7 +81,8 @@ CASES = {
     "epoch string": (lambda p: p.update(epoch="3"), "epoch must be an integer"),
     "epoch negative": (lambda p: p.update(epoch=-1), "epoch must be an integer >= 0"),
     "optimizer os.system": (lambda p: p.update(optimizer_class="os.system"),
-                            "optimizer_class: .*only torch.optim"),
+                            "optimizer_class: .*not a torch.optim class; a checkpoint "
+                            "imports no other code"),
     "optimizer missing class": (lambda p: p.update(optimizer_class="torch.optim.Nope"),
                                 "optimizer_class"),
     "version 1": (lambda p: p.update(checkpoint_version=1), "checkpoint_version must be 2"),
@@ -103,6 +104,15 @@ def test_a_hostile_checkpoint_is_refused_naming_file_and_field(checkpoint, mutat
     with pytest.raises(CheckpointError, match=message) as caught:
         read_checkpoint(checkpoint)
     assert str(checkpoint) in str(caught.value)
+
+
+def test_a_class_passed_for_the_optimizer_must_be_the_one_the_checkpoint_names(checkpoint):
+    """The caller's own optimizer class is used only under the exact name recorded: a file
+    naming os.system gets nothing from a class passed for another name."""
+    rewrite(checkpoint, KEY, header=lambda p: p.update(optimizer_class="os.system"))
+    with pytest.raises(CheckpointError, match=r"trained with 'os.system', not with the "
+                                              r"'torch.optim.sgd.SGD' passed"):
+        read_checkpoint(checkpoint, optimizer=torch.optim.SGD)
 
 
 @pytest.mark.parametrize("tensor", [torch.zeros(0, dtype=torch.uint8),

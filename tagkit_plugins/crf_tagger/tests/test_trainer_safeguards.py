@@ -23,6 +23,7 @@ from tagkit_core.dictionary import Dictionary
 from tagkit_core.hookspecs import hookimpl
 from tagkit_core.model import Result
 from tagkit_core.trainer import ModelTrainer, TrainingConfig
+from tagkit_core.trainer.checkpoint import CheckpointError
 from tagkit_crf_tagger import SequenceTagger
 
 HERE = Path(__file__).parent
@@ -363,6 +364,42 @@ def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_c
                                      plugins=plugins).train(tmp_path / name, **options)
     assert results["cut"]["epochs"] == 2  # stopped like a Ctrl-C after epoch 2
     trainer = ModelTrainer.load_checkpoint(tmp_path / "cut" / "checkpoint.pt", toy_corpus)
+    resumed = trainer.train(tmp_path / "cut", **options)
+    assert resumed["train_loss_history"] == results["full"]["train_loss_history"]
+
+
+class Lion(torch.optim.SGD):
+    """Stands for a user's own optimizer, outside torch.optim (torch_optimizer's, madgrad...)."""
+
+
+def test_a_run_with_an_optimizer_outside_torch_optim_resumes_with_the_class_passed(
+        toy_corpus, toy_embeddings_cls, tmp_path):
+    """Its checkpoints could not be resumed at all: a checkpoint imports no code by name, and
+    only torch.optim classes were looked up. The caller now passes the class; nothing is
+    imported, and the name it was recorded under must match."""
+    class StopAt2:
+        @hookimpl
+        def on_epoch_start(self, trainer, epoch, learning_rate):
+            if epoch == 2:
+                raise KeyboardInterrupt
+
+    vocab = sorted({t.text for s in toy_corpus.train for t in s})
+    options = dict(max_epochs=3, checkpoint=True, optimizer=Lion, show_progress=False)
+    results = {}
+    for name, plugins in (("full", []), ("cut", [StopAt2()])):
+        set_seed(5)
+        trainer = ModelTrainer(_tagger(toy_corpus, toy_embeddings_cls(vocab)), toy_corpus,
+                               plugins=plugins)
+        results[name] = trainer.train(tmp_path / name, **options)
+    checkpoint = tmp_path / "cut" / "checkpoint.pt"
+    with pytest.raises(CheckpointError, match=r"Lion'?, not a torch.optim class; a checkpoint "
+                                              r"imports no other code, so pass the class"):
+        ModelTrainer.load_checkpoint(checkpoint, toy_corpus)
+    with pytest.raises(CheckpointError, match=r"trained with .*Lion'?, not with the "
+                                              r"'torch.optim.sgd.SGD' passed"):
+        ModelTrainer.load_checkpoint(checkpoint, toy_corpus, optimizer=torch.optim.SGD)
+    trainer = ModelTrainer.load_checkpoint(checkpoint, toy_corpus, optimizer=Lion)
+    assert trainer.optimizer_class is Lion and trainer.epoch == 1
     resumed = trainer.train(tmp_path / "cut", **options)
     assert resumed["train_loss_history"] == results["full"]["train_loss_history"]
 
