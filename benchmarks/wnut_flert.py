@@ -55,7 +55,7 @@ def run_tagkit(args) -> dict:
                                            subtoken_pooling="first")
     tagger = SequenceTagger(hidden_size=256, embeddings=embeddings, tag_dictionary=dictionary,
                             tag_type="ner", use_crf=False, use_rnn=False,
-                            reproject_embeddings=False)
+                            reproject_embeddings=False, tag_format=args.tag_format)
     seconds: list[float] = []
     trainer = ModelTrainer(tagger, corpus, plugins=[epoch_end_recorder(seconds)])
     result = trainer.fine_tune(args.out, seed=args.seed, show_progress=False, **OPTIONS)
@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tag-format", choices=["BIO", "BIOES"], default=None,
+                        help="tagkit's tag_format (default: learn the corpus's BIO tags as they "
+                             "are; Flair 0.15 always converts to BIOES)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     started = time.perf_counter()

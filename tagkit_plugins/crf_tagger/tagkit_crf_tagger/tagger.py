@@ -26,6 +26,7 @@ from tagkit_core.config_fields import (
     mapping,
     number,
     one_of,
+    optional,
     text,
     text_list,
 )
@@ -38,6 +39,12 @@ from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.storage import StorageMode
 from tagkit_crf_tagger.crf import CRF
 from tagkit_crf_tagger.layers import BiRNN
+from tagkit_crf_tagger.tag_format import (
+    TAG_FORMATS,
+    check_tag_format,
+    convert_tags,
+    scheme_dictionary,
+)
 
 __all__ = ["SequenceTagger"]
 
@@ -84,13 +91,17 @@ class SequenceTagger(Model):
     decode_group_positions: int = 16384
 
     def __init__(self, embeddings: TokenEmbeddings, tag_dictionary: Dictionary, tag_type: str,
-                 *, use_rnn: bool = True, rnn_type: str = "LSTM", hidden_size: int = 256,
-                 rnn_layers: int = 1, bidirectional: bool = True, use_crf: bool = True,
-                 reproject_embeddings: bool | int = True, dropout: float = 0.0,
-                 word_dropout: float = 0.05, locked_dropout: float = 0.5) -> None:
+                 *, use_rnn: bool = True, rnn_type: str = "LSTM", tag_format: str | None = None,
+                 hidden_size: int = 256, rnn_layers: int = 1, bidirectional: bool = True,
+                 use_crf: bool = True, reproject_embeddings: bool | int = True,
+                 dropout: float = 0.0, word_dropout: float = 0.05,
+                 locked_dropout: float = 0.5) -> None:
         """Flair 0.15's arguments, in its order: the embeddings, the tag dictionary and the tag
         type, then the options by keyword (``hidden_size`` is the RNN's, unused without one).
-        Flair's ``rnn``, ``tag_format`` and ``loss_weights`` are not options here."""
+        ``tag_format`` (``"BIO"`` or ``"BIOES"``, span tags only) converts the gold tags to that
+        scheme to learn them (:mod:`tagkit_crf_tagger.tag_format`); None, unlike Flair's
+        ``"BIOES"`` default, learns the corpus's own tags. Flair's ``rnn`` and
+        ``loss_weights`` are not options here."""
         super().__init__()
         if not isinstance(embeddings, TokenEmbeddings):
             hint = "; hidden_size is a keyword (hidden_size=256)" if isinstance(embeddings, int) \
@@ -105,6 +116,9 @@ class SequenceTagger(Model):
         if len(tag_dictionary) == 0:
             raise ValueError("the tag dictionary is empty: build it with "
                              "corpus.make_tag_dictionary(tag_type)")
+        self.tag_format = check_tag_format(tag_format, tag_dictionary, tag_type)
+        if self.tag_format is not None:
+            tag_dictionary = scheme_dictionary(tag_dictionary, self.tag_format)
         self.hidden_size = hidden_size
         self.embeddings = embeddings
         self.tag_dictionary = tag_dictionary
@@ -115,7 +129,8 @@ class SequenceTagger(Model):
         self.dropout_rate, self.word_dropout_rate = dropout, word_dropout
         self.locked_dropout_rate = locked_dropout
         items = "\x00".join(tag_dictionary.get_items()).encode()
-        self._tag_cache_key = f"crf_tagger.tags:{tag_type}:{hashlib.sha1(items).hexdigest()[:12]}"
+        self._tag_cache_key = (f"crf_tagger.tags:{tag_type}:{self.tag_format}:"
+                               f"{hashlib.sha1(items).hexdigest()[:12]}")
 
         size = embeddings.embedding_length
         self.dropout = nn.Dropout(dropout) if dropout else nn.Identity()
@@ -153,7 +168,7 @@ class SequenceTagger(Model):
         for sentence in sentences:
             ids = sentence.cache.get(self._tag_cache_key)
             if ids is None:
-                tags = [token.get_tag(self.tag_type) for token in sentence]
+                tags = self._in_format([token.get_tag(self.tag_type) for token in sentence])
                 unknown = [t for t in tags if t not in self.tag_dictionary]
                 if unknown and not self.tag_dictionary.add_unk:
                     if not strict:
@@ -173,6 +188,10 @@ class SequenceTagger(Model):
                     list(self.tag_dictionary.get_idx_for_items(tags))
             rows.append(ids)
         return pad_ids(rows, max_len)
+
+    def _in_format(self, tags: list[str]) -> list[str]:
+        """Gold tags in the scheme the tagger learns (the corpus's own without tag_format)."""
+        return tags if self.tag_format is None else convert_tags(tags, self.tag_format)
 
     def _loss(self, scores, lengths, mask, tags) -> torch.Tensor:
         if self.use_crf:
@@ -288,7 +307,7 @@ class SequenceTagger(Model):
         gold, guessed = [], []
         for sentence in sentences:
             if len(sentence):
-                gold.append([t.get_tag(gold_label_type) for t in sentence])
+                gold.append(self._in_format([t.get_tag(gold_label_type) for t in sentence]))
                 guessed.append([t.get_tag(predicted) for t in sentence])
         unknown = sorted({tag for tags in gold for tag in tags} - set(self.tag_dictionary.idx2item))
         if unknown:
@@ -309,6 +328,7 @@ class SequenceTagger(Model):
     def get_config(self) -> dict[str, Any]:
         return {"hidden_size": self.hidden_size, "embeddings": self.embeddings,
                 "tag_dictionary": self.tag_dictionary.to_dict(), "tag_type": self.tag_type,
+                "tag_format": self.tag_format,
                 "use_crf": self.use_crf, "use_rnn": self.use_rnn, "rnn_layers": self.rnn_layers,
                 "rnn_type": self.rnn_type, "bidirectional": self.bidirectional,
                 "reproject_embeddings": self.reproject_embeddings, "dropout": self.dropout_rate,
@@ -324,7 +344,8 @@ class SequenceTagger(Model):
             "hidden_size": (size, REQUIRED), "embeddings": (instance(TokenEmbeddings), REQUIRED),
             "tag_dictionary": (mapping({"add_unk": (boolean(), REQUIRED),
                                         "items": (text_list(), REQUIRED)}), REQUIRED),
-            "tag_type": (text(), REQUIRED), "use_crf": (boolean(), True),
+            "tag_type": (text(), REQUIRED), "tag_format": (optional(one_of(*TAG_FORMATS)), None),
+            "use_crf": (boolean(), True),
             "use_rnn": (boolean(), True), "rnn_layers": (integer(1, 64), 1),
             "rnn_type": (one_of("LSTM", "GRU", "RNN", "lstm", "gru", "rnn"), "LSTM"),
             "bidirectional": (boolean(), True),
