@@ -96,6 +96,10 @@ HEADER_CASES = {
         lambda h: h["model"]["config"].update(embeddings=h["model"]["config"]["tag_dictionary"]),
         "TokenEmbeddings component"),
     "version not a string": (lambda h: h["model"].update(version=["1"]), r"model\.version"),
+    "tag_format not a scheme": (lambda h: h["model"]["config"].update(tag_format="IOB9"),
+                                r"model\.config\.tag_format: .*BIOES"),
+    "tag_format on POS tags": (lambda h: h["model"]["config"].update(tag_format="BIOES"),
+                               "is for span tags"),
     "stack of nothing": (lambda h: h["model"]["config"].update(embeddings={
         "tagkit_component": "embedding", "type": "stacked", "distribution": None,
         "version": None, "config": {"embeddings": []}}), "at least 1"),
