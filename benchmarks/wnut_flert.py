@@ -52,7 +52,7 @@ def run_tagkit(args) -> dict:
     corpus = WNUT_17()
     dictionary = corpus.make_tag_dictionary("ner")
     embeddings = TransformerWordEmbeddings(minilm_dir(), fine_tune=True, layers="-1",
-                                           subtoken_pooling="first")
+                                           subtoken_pooling="first", use_context=args.context)
     tagger = SequenceTagger(hidden_size=256, embeddings=embeddings, tag_dictionary=dictionary,
                             tag_type="ner", use_crf=False, use_rnn=False,
                             reproject_embeddings=False, tag_format=args.tag_format)
@@ -76,7 +76,7 @@ def run_flair(args) -> dict:
     corpus = WNUT_17()
     dictionary = corpus.make_label_dictionary("ner", add_unk=False)
     embeddings = TransformerWordEmbeddings(minilm_dir(), fine_tune=True, layers="-1",
-                                           subtoken_pooling="first")
+                                           subtoken_pooling="first", use_context=args.context)
     tagger = SequenceTagger(hidden_size=256, embeddings=embeddings, tag_dictionary=dictionary,
                             tag_type="ner", use_crf=False, use_rnn=False,
                             reproject_embeddings=False)
@@ -97,6 +97,9 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--context", action="store_true",
+                        help="FLERT's document context, use_context=True, in both systems "
+                             "(Flair with its default [FLERT] separator token)")
     parser.add_argument("--tag-format", choices=["BIO", "BIOES"], default=None,
                         help="tagkit's tag_format (default: learn the corpus's BIO tags as they "
                              "are; Flair 0.15 always converts to BIOES)")

@@ -7,6 +7,7 @@ import random
 from collections import Counter
 from typing import Iterable, Sequence
 
+from tagkit_core.context import link_sentences
 from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 
@@ -41,6 +42,9 @@ class Corpus:
         self.train: list[Sentence] = list(train or [])
         self.dev: list[Sentence] = list(dev) if dev is not None else []
         self.test: list[Sentence] = list(test) if test is not None else []
+        for split in (self.train, self.dev, self.test):  # file order, before any carving
+            if all(s.previous_sentence() is None and s.next_sentence() is None for s in split):
+                link_sentences(split)  # (sentences of another corpus keep their neighbours)
         rng = random.Random(seed)
         if sample_missing_splits and dev is None and self.train:
             self.dev, self.train = self._carve(self.train, rng)

@@ -210,7 +210,8 @@ class Sentence:
     strings to keep an existing tokenization, or ``use_tokenizer=False`` to split on spaces.
     """
 
-    __slots__ = ("tokens", "_labels", "cache", "embeddings", "corpus_name", "__weakref__")
+    __slots__ = ("tokens", "_labels", "cache", "embeddings", "corpus_name", "_previous", "_next",
+                 "starts_document", "__weakref__")
 
     def __init__(
         self,
@@ -223,6 +224,11 @@ class Sentence:
         self.cache: dict[str, object] = {}
         self.embeddings: dict[str, torch.Tensor] = {}
         self.corpus_name = corpus_name
+        # Neighbours in the corpus file, and whether a document starts here: the context
+        # some embeddings read (tagkit_core.context); unset for a sentence on its own.
+        self._previous: Sentence | None = None
+        self._next: Sentence | None = None
+        self.starts_document = False
         if isinstance(text, str):
             if callable(use_tokenizer):
                 words = use_tokenizer(text)
@@ -352,6 +358,24 @@ class Sentence:
         return " ".join(t.text for t in self.tokens)
 
     to_tokenized_string = to_plain_string  # Flair's other name for it
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without its neighbours: one sentence would otherwise take its whole corpus
+        along, link by link, past the recursion limit on a long one."""
+        return {name: getattr(self, name) for name in self.__slots__
+                if name not in ("_previous", "_next", "__weakref__")}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._previous = self._next = None
+
+    def previous_sentence(self) -> Sentence | None:
+        """The sentence before this one in its corpus file (Flair's), None if unknown."""
+        return self._previous
+
+    def next_sentence(self) -> Sentence | None:
+        return self._next
 
     def get_token(self, idx: int) -> Token | None:
         """The token at 1-based position ``idx`` (as ``Token.idx``), or None (as Flair)."""

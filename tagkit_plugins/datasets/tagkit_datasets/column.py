@@ -7,8 +7,9 @@ columns not in the map are ignored. Columns are split on any run of whitespace b
 ``"\\t"`` when tokens may contain spaces.
 
 Lines that are empty or hold only whitespace end a sentence (WNUT-17's train file separates
-sentences with a lone tab). ``-DOCSTART-`` lines (CoNLL-2003 document markers) and, if
-``comment_symbol`` is given, comment lines are skipped. Every token line must have the same
+sentences with a lone tab). A ``-DOCSTART-`` line (CoNLL-2003's document marker) makes the
+next sentence ``starts_document`` (context stops there: :mod:`tagkit_core.context`); it and, if
+``comment_symbol`` is given, comment lines hold no tokens. Every token line must have the same
 number of columns as the first one, and at least enough for the map: a line that does not is
 almost always a broken separator or a truncated line, so it is reported (file, line, expected
 column count) rather than silently mislabelled.
@@ -75,6 +76,7 @@ def parse_column_lines(
     sentences: list[Sentence] = []
     rows: list[list[str]] = []
     width = 0  # the column count of the file, set by its first token line
+    new_document = False  # a -DOCSTART- line came since the last sentence
     for number, line in enumerate(lines, 1):
         if delimiter is None:
             fields = line.split()
@@ -84,8 +86,9 @@ def parse_column_lines(
             fields = []
         if not fields or fields[0] == DOCSTART:
             if rows:
-                sentences.append(_sentence(rows, text_column, label_columns))
-                rows = []
+                sentences.append(_sentence(rows, text_column, label_columns, new_document))
+                rows, new_document = [], False
+            new_document = new_document or bool(fields)
             continue
         if comment_symbol is not None and line.startswith(comment_symbol):
             continue
@@ -101,7 +104,7 @@ def parse_column_lines(
                                      f"in each of the {width} columns")
         rows.append(fields)
     if rows:
-        sentences.append(_sentence(rows, text_column, label_columns))
+        sentences.append(_sentence(rows, text_column, label_columns, new_document))
     return sentences
 
 
@@ -113,8 +116,9 @@ def _column_message(fields: list[str], expected: int, delimiter: str | None, fir
 
 
 def _sentence(rows: list[list[str]], text_column: int,
-              label_columns: list[tuple[int, str]]) -> Sentence:
+              label_columns: list[tuple[int, str]], starts_document: bool) -> Sentence:
     sentence = Sentence([fields[text_column] for fields in rows])
+    sentence.starts_document = starts_document
     for token, fields in zip(sentence.tokens, rows):
         for column, label_type in label_columns:
             token.add_label(label_type, fields[column])

@@ -15,11 +15,12 @@ What it keeps, per word line (ID ``1``, ``2``, ...):
 * ``SpaceAfter=No`` in MISC as ``token.whitespace_after = False``. On a multi-word token line
   (``3-4  don't``) it applies to the last word of the range, as the UD guidelines say.
 
-What it skips: comments (``# ...``), multi-word token lines (``3-4``; their words follow as
-ordinary lines) and empty nodes (``8.1``, enhanced-graph only). What it rejects, with a
-:class:`~tagkit_datasets.errors.DatasetFormatError` naming file and line: a line without exactly
-ten tab-separated fields, and an ID that is not the next word number, a valid range starting at
-it, or an empty node after the previous word.
+What it skips: comments (``# ...``; a ``# newdoc`` one makes the next sentence
+``starts_document``, where context stops: :mod:`tagkit_core.context`), multi-word token lines
+(``3-4``; their words follow as ordinary lines) and empty nodes (``8.1``, enhanced-graph
+only). What it rejects, with a :class:`~tagkit_datasets.errors.DatasetFormatError` naming file
+and line: a line without exactly ten tab-separated fields, and an ID that is not the next word
+number, a valid range starting at it, or an empty node after the previous word.
 """
 
 from __future__ import annotations
@@ -61,14 +62,16 @@ def parse_conllu_lines(lines: list[str], path: str | PathLike = "<lines>") -> li
     count = 0  # words in the current sentence
     range_end = 0  # last word of a multi-word token whose line said SpaceAfter=No
     expected = "1"  # the next word's ID
+    new_document = False  # a "# newdoc" comment came since the last sentence
     for number, line in enumerate(lines, 1):
         if not line:
             if rows:
-                sentences.append(_sentence(rows, no_space_after))
-                rows, no_space_after = [], []
+                sentences.append(_sentence(rows, no_space_after, new_document))
+                rows, no_space_after, new_document = [], [], False
             count, range_end, expected = 0, 0, "1"
             continue
         if line[0] == "#":
+            new_document = new_document or line.startswith("# newdoc")
             continue
         fields = line.split("\t")
         if len(fields) != 10:
@@ -89,7 +92,7 @@ def parse_conllu_lines(lines: list[str], path: str | PathLike = "<lines>") -> li
         if end and "SpaceAfter=No" in fields[9].split("|"):
             range_end = end
     if rows:
-        sentences.append(_sentence(rows, no_space_after))
+        sentences.append(_sentence(rows, no_space_after, new_document))
     return sentences
 
 
@@ -109,8 +112,10 @@ def _check_other_id(token_id: str, expected: int, path: str | PathLike, number: 
         f"'{expected - 1}.1'")
 
 
-def _sentence(rows: list[list[str]], no_space_after: list[int]) -> Sentence:
+def _sentence(rows: list[list[str]], no_space_after: list[int], starts_document: bool
+              ) -> Sentence:
     sentence = Sentence([fields[1] for fields in rows])
+    sentence.starts_document = starts_document  # "# newdoc" (tagkit_core.context)
     for token, fields in zip(sentence.tokens, rows):
         add_label = token.add_label
         upos = fields[3]

@@ -174,6 +174,27 @@ def test_column_file_with_docstart_and_whitespace_only_separators(tmp_path):
         [("EU", "B-ORG"), ("rejects", "O")], [("German", "B-MISC"), ("call", "O")]]
 
 
+def test_a_docstart_line_marks_where_a_document_starts(tmp_path):
+    path = write_text(tmp_path / "train.txt", [
+        "-DOCSTART- O", "", "a O", "", "b O", "",
+        "-DOCSTART- O", "", "c O", "-DOCSTART- O", "d O", "", "e O",
+    ])
+    sentences = read_column_file(path, {0: "text", 1: "ner"})
+    assert [(s[0].text, s.starts_document) for s in sentences] == [
+        ("a", True), ("b", False), ("c", True), ("d", True), ("e", False)]
+
+
+def test_conllu_newdoc_marks_where_a_document_starts(tmp_path):
+    word = "1\t{}\t_\tX\t_\t_\t0\troot\t_\t_"
+    path = write_text(tmp_path / "a.conllu", [
+        "# newdoc id = one", "# sent_id = 1", word.format("a"), "",
+        "# sent_id = 2", word.format("b"), "",
+        "# newdoc", word.format("c"), "",
+    ])
+    assert [(s[0].text, s.starts_document) for s in read_conllu(path)] == [
+        ("a", True), ("b", False), ("c", True)]
+
+
 def test_column_map_picks_columns_and_ignores_others(tmp_path):
     path = write_columns(tmp_path / "a.txt", [[("EU", "NNP", "B-NP", "B-ORG")]])
     [sentence] = read_column_file(path, {0: "text", 1: "pos", 3: "ner"})
