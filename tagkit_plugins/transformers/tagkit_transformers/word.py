@@ -28,7 +28,8 @@ __all__ = ["TransformerWordEmbeddings"]
 
 _POOLINGS = ("first", "last", "first_last", "mean")
 _DEFAULTS = {"layers": "-1", "layer_mean": False, "subtoken_pooling": "first",
-             "allow_long_sentences": True, "use_context": 0}
+             "allow_long_sentences": True, "use_context": 0,
+             "respect_document_boundaries": True}
 #: Words of context on each side for ``use_context=True`` (Flair's FLERT default).
 CONTEXT_WORDS = 64
 
@@ -93,6 +94,10 @@ class TransformerWordEmbeddings(EncoderAccess, TokenEmbeddings):
                              "[0, 1]")
         self.context_dropout = float(context_dropout)
         self.respect_document_boundaries = bool(respect_document_boundaries)
+        if self.context_words and not allow_long_sentences:
+            raise ValueError("use_context needs allow_long_sentences=True: a sentence with its "
+                             "context is read through the model's windows, and truncating it "
+                             "would cut off the sentence's own words")
         self.model_name = str(model)
         self.subtoken_pooling = subtoken_pooling
         self.allow_long_sentences = bool(allow_long_sentences)
@@ -102,7 +107,8 @@ class TransformerWordEmbeddings(EncoderAccess, TokenEmbeddings):
             "layers": self.encoder.layers, "layer_mean": self.encoder.layer_mean,
             "subtoken_pooling": subtoken_pooling,
             "allow_long_sentences": self.allow_long_sentences,
-            "use_context": self.context_words}, _DEFAULTS)
+            "use_context": self.context_words,
+            "respect_document_boundaries": self.respect_document_boundaries}, _DEFAULTS)
 
     @property
     def embedding_length(self) -> int:

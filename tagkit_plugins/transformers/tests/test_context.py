@@ -103,6 +103,9 @@ def test_the_options_are_kept_in_the_config_and_the_name(bert_dir):
         TransformerWordEmbeddings(str(bert_dir), use_context="yes")
     with pytest.raises(ValueError, match=r"context_dropout=1.5: expected a probability"):
         TransformerWordEmbeddings(str(bert_dir), use_context=True, context_dropout=1.5)
+    with pytest.raises(ValueError, match="use_context needs allow_long_sentences=True"):
+        TransformerWordEmbeddings(str(bert_dir), use_context=True, allow_long_sentences=False)
+    assert "respect_document_boundaries=False" in embedding.name  # other vectors, other name
 
 
 def test_context_longer_than_the_model_goes_through_its_windows(bert_dir, filler):
