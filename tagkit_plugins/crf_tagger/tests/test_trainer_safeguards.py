@@ -346,18 +346,22 @@ def test_train_and_fine_tune_take_the_optimizer_as_flair_015_does(toy_corpus, to
         resumed.train(tmp_path / "run", max_epochs=2, optimizer=torch.optim.SGD)
 
 
-def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_cls, tmp_path):
-    class StopAt3:
+def ctrl_c_as_epoch_starts(number: int):
+    """A plugin that stops a run as Ctrl-C would, when epoch ``number`` starts."""
+    class CtrlC:
         @hookimpl
         def on_epoch_start(self, trainer, epoch, learning_rate):
-            if epoch == 3:
+            if epoch == number:
                 raise KeyboardInterrupt
+    return CtrlC()
 
+
+def test_a_linear_schedule_resumes_where_it_stopped(toy_corpus, toy_embeddings_cls, tmp_path):
     vocab = sorted({t.text for s in toy_corpus.train for t in s})
     options = dict(max_epochs=4, scheduler="linear", checkpoint=True, learning_rate=0.01,
                    show_progress=False)
     results = {}
-    for name, plugins in (("full", []), ("cut", [StopAt3()])):
+    for name, plugins in (("full", []), ("cut", [ctrl_c_as_epoch_starts(3)])):
         set_seed(5)
         tagger = _tagger(toy_corpus, toy_embeddings_cls(vocab))
         results[name] = ModelTrainer(tagger, toy_corpus, optimizer=torch.optim.AdamW,
@@ -377,16 +381,10 @@ def test_a_run_with_an_optimizer_outside_torch_optim_resumes_with_the_class_pass
     """Its checkpoints could not be resumed at all: a checkpoint imports no code by name, and
     only torch.optim classes were looked up. The caller now passes the class; nothing is
     imported, and the name it was recorded under must match."""
-    class StopAt2:
-        @hookimpl
-        def on_epoch_start(self, trainer, epoch, learning_rate):
-            if epoch == 2:
-                raise KeyboardInterrupt
-
     vocab = sorted({t.text for s in toy_corpus.train for t in s})
     options = dict(max_epochs=3, checkpoint=True, optimizer=Lion, show_progress=False)
     results = {}
-    for name, plugins in (("full", []), ("cut", [StopAt2()])):
+    for name, plugins in (("full", []), ("cut", [ctrl_c_as_epoch_starts(2)])):
         set_seed(5)
         trainer = ModelTrainer(_tagger(toy_corpus, toy_embeddings_cls(vocab)), toy_corpus,
                                plugins=plugins)
