@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Sequence
 
-from tagkit_core.data import decode_spans
 from tagkit_core.model import Result
+from tagkit_core.spans import decode_spans
 
 __all__ = ["is_span_scheme", "token_accuracy", "span_scores", "sequence_labelling_result",
            "precision_recall_f1", "format_report"]

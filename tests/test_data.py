@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagkit_core.data import Sentence, decode_spans
+from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
+from tagkit_core.spans import decode_spans
 from tagkit_core.tokenization import tokenize
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from tagkit_core.data import decode_spans
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.evaluation import is_span_scheme
+from tagkit_core.spans import decode_spans
 
 __all__ = ["TAG_FORMATS", "check_tag_format", "scheme_dictionary", "convert_tags"]
 

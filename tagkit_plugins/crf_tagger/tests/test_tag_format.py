@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tagkit_core.data import Sentence, decode_spans
+from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.evaluation import span_scores
+from tagkit_core.spans import decode_spans
 from tagkit_core.trainer import ModelTrainer
 from tagkit_crf_tagger import SequenceTagger
 from tagkit_crf_tagger.tag_format import convert_tags, scheme_dictionary
