@@ -36,6 +36,7 @@ from tagkit_core.registry import get_registry
 from tagkit_core.seeding import seed_generators
 from tagkit_core.storage import StorageMode, resolve_storage_mode
 from tagkit_core.trainer.batching import by_length, chunk, group_chunk_size, make_batches
+from tagkit_core.trainer.best_model import final_test, restart_from_best
 from tagkit_core.trainer.card import TrainingCard
 from tagkit_core.trainer.checkpoint import (
     checkpoint_model,
@@ -355,7 +356,7 @@ class ModelTrainer:
             if config.save_best_model:
                 self.model.save(base_path / "best-model.pt")
         if config.anneal_with_restarts and optimizer.param_groups[0]["lr"] < lr_before:
-            self._restart_from_best(base_path)
+            restart_from_best(self.model, base_path)
         self.history["train_loss"].append(metrics.train_loss)
         self.history["dev_loss"].append(metrics.dev_loss)
         self.history["dev_score"].append(metrics.dev_score)
@@ -367,31 +368,9 @@ class ModelTrainer:
                  metrics.train_sentences_per_second, dev, " - new best" if
                  metrics.improved and has_dev else "")
 
-    def _restart_from_best(self, base_path: Path) -> None:
-        """``anneal_with_restarts``: go on from the best model's weights (Flair's rule: the
-        optimizer keeps its state and the new, lower learning rate)."""
-        best = base_path / "best-model.pt"
-        if not best.exists():
-            return
-        state = type(self.model).load(best).state_dict()
-        self.model.load_state_dict(state)
-        log.info("learning rate annealed: restarting from the best model (%s)", best)
-
     def _final_test(self, base_path: Path, config: TrainingConfig) -> float | None:
-        if not self.corpus.test:
-            log.info("no test split: no final test score")
-            return None
-        model = self.model
-        best = base_path / "best-model.pt"
-        if best.exists() and not config.train_with_dev:
-            model = type(self.model).load(best).to(self.model.device)
-        result = evaluate_split(model, self.corpus, "test",
-                                mini_batch_size=config.eval_mini_batch_size,
-                                embedding_storage_mode="none")
-        self.test_result = result
-        log.info("test score (%s): %.4f\n%s", "best model" if model is not self.model
-                 else "final model", result.main_score, result.detailed_results)
-        return result.main_score
+        self.test_result = final_test(self.model, self.corpus, base_path, config)
+        return None if self.test_result is None else self.test_result.main_score
 
     def _result(self, test_score: float | None, base_path: Path) -> dict[str, Any]:
         test = getattr(self, "test_result", None) if test_score is not None else None
