@@ -138,6 +138,9 @@ def floor_worker(args: argparse.Namespace) -> dict:
     """The bare LSTM's forward and backward at the benchmark's sizes (see the module doc)."""
     import torch
 
+    from tagkit_core.allocator import keep_freed_memory
+
+    keep_freed_memory()  # as tagkit's trainer does: the floor runs with the same malloc
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     lstm = torch.nn.LSTM(100, args.hidden)

@@ -27,6 +27,7 @@ from typing import Any, Sequence
 
 import torch
 
+from tagkit_core.allocator import keep_freed_memory
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
 from tagkit_core.gc_control import existing_objects_frozen
@@ -208,6 +209,7 @@ class ModelTrainer:
         if config.train_with_test:
             train_data += self.corpus.test
         check_trainable(self.corpus.name, train_data)
+        keep_freed_memory()  # a step's buffers reused, not faulted in anew (allocator.py)
         prepare_run_folder(base_path, resuming=self.epoch > 0)
         lengths = [len(s) for s in train_data]
         steps = len(self._batches(train_data, lengths, epoch=1))

@@ -202,3 +202,23 @@ def test_train_with_dev_uses_dev_sentences_and_writes_no_best_model(toy_corpus, 
     assert len(seen) == len(toy_corpus.train) + len(toy_corpus.dev)
     assert result["dev_score_history"] == [None]
     assert not (tmp_path / "best-model.pt").exists()
+
+
+def test_training_asks_malloc_to_keep_freed_memory_before_its_steps(toy_corpus, toy_embeddings,
+                                                                   tmp_path, monkeypatch):
+    """tagkit_core.allocator: asked once the run is checked, before any step allocates."""
+    import tagkit_core.trainer.trainer as trainer_module
+
+    calls = []
+    original = trainer_module.ModelTrainer._setup
+
+    def setup(self, *args, **kwargs):
+        calls.append("setup")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, "keep_freed_memory", lambda: calls.append("malloc"))
+    monkeypatch.setattr(trainer_module.ModelTrainer, "_setup", setup)
+    tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
+                            hidden_size=8)
+    ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=1, show_progress=False)
+    assert calls == ["malloc", "setup"]

@@ -160,3 +160,17 @@ def test_a_tampered_or_foreign_checkpoint_is_refused(tmp_path):
     save_language_model(lm, path)
     with pytest.raises(CheckpointError, match="not a language model checkpoint"):
         read_lm_checkpoint(path)
+
+
+def test_lm_training_asks_malloc_to_keep_freed_memory(tmp_path, monkeypatch):
+    """tagkit_core.allocator: each window's large buffers are reused, not faulted in anew."""
+    import tagkit_flair_embeddings.lm_trainer as lm_trainer
+
+    calls = []
+    monkeypatch.setattr(lm_trainer, "keep_freed_memory", lambda: calls.append("malloc"))
+    write_corpus(tmp_path / "corpus")
+    lm = tiny_lm(forward=True, hidden=16)
+    LanguageModelTrainer(lm, TextCorpus(tmp_path / "corpus", lm.dictionary)).train(
+        tmp_path / "run", sequence_length=20, mini_batch_size=4, max_epochs=1,
+        checkpoint=False)
+    assert calls == ["malloc"]
