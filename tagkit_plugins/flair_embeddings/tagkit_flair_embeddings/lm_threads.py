@@ -9,7 +9,10 @@ a batch are independent until their gradients are summed, so the trainer can do 
 ``LanguageModelTrainer.train(batch_threads=k)`` cuts the ``mini_batch_size`` streams into ``k``
 contiguous groups and runs each group's forward and backward in its own thread with one
 intra-op thread (torch's kernels release the GIL; autograd on the CPU runs a backward in the
-thread that calls it).
+thread that calls it). Since training runs keep freed memory for reuse
+(:mod:`tagkit_core.allocator`), the trainer with two groups ran level with one group on this
+machine (2.25 to 2.44 against 2.19 to 2.50 times Flair's rate, docs/benchmarks.md); the bare
+LSTM still gains from two groups.
 
 What stays the same. The gradient is the whole batch's: each group's loss is its summed
 cross-entropy over the whole window's character count, so the groups' gradients add up to the
