@@ -14,10 +14,13 @@ suggests preloading jemalloc or tcmalloc, which a ``pip install`` cannot arrange
 
 The cost: freed memory stays in the process (up to :data:`TRIM_THRESHOLD` at the heap's top),
 so the resident size stays near its peak between steps instead of falling; the LM benchmark's
-peak resident size went from 458 to 516 MB.
+peak resident size went from 458 to 516 MB. When the run ends, :func:`freed_memory_kept`
+hands the free memory back to the kernel (``malloc_trim``), so a process that goes on after
+training (a notebook, a server that trained a model) does not keep the run's peak.
 
 What it touches: a process-wide setting of the C library, made once, when a training run
-starts (``ModelTrainer.train``, ``LanguageModelTrainer.train``), and never undone (setting the
+starts (``ModelTrainer.train``, ``LanguageModelTrainer.train``, both through
+:func:`freed_memory_kept`), and never undone (setting the
 threshold ends glibc's own adjustment of it, which cannot be turned back on). Left alone:
 
 * any other C library (musl, macOS, Windows): nothing to set;
@@ -30,13 +33,16 @@ threshold ends glibc's own adjustment of it, which cannot be turned back on). Le
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
 import sys
 import threading
+from typing import Iterator
 
-__all__ = ["keep_freed_memory", "MMAP_THRESHOLD", "TRIM_THRESHOLD", "OPT_OUT_VARIABLE"]
+__all__ = ["freed_memory_kept", "keep_freed_memory", "release_freed_memory", "MMAP_THRESHOLD",
+           "TRIM_THRESHOLD", "OPT_OUT_VARIABLE"]
 
 log = logging.getLogger("tagkit.allocator")
 
@@ -52,6 +58,7 @@ _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TO
 
 _lock = threading.Lock()
 _decided: bool | None = None  # None: not asked yet in this process
+_depth = 0  # freed_memory_kept blocks open (evaluate inside train: the outer one releases)
 
 
 def _reason_to_leave_alone() -> str | None:
@@ -109,3 +116,32 @@ def keep_freed_memory() -> bool:
         else:
             log.debug("malloc left as it is: %s", reason)
         return _decided
+
+
+def release_freed_memory() -> bool:
+    """Hand the free memory a kept-memory process holds back to the kernel (glibc's
+    ``malloc_trim(0)``: the heap's free top, and the free pages inside it). Nothing to do, and
+    False, where :func:`keep_freed_memory` changed nothing."""
+    if not _decided:
+        return False
+    libc = _glibc()
+    return bool(libc is not None and libc.malloc_trim(0))
+
+
+@contextlib.contextmanager
+def freed_memory_kept() -> Iterator[bool]:
+    """Keep freed memory for reuse inside the block (:func:`keep_freed_memory`; yields whether
+    it is kept) and hand it back to the kernel when the outermost block ends, also after an
+    error or Ctrl-C. The thresholds stay set: the next run reuses memory again at once."""
+    global _depth
+    kept = keep_freed_memory()
+    with _lock:
+        _depth += 1
+    try:
+        yield kept
+    finally:
+        with _lock:
+            _depth -= 1
+            outermost = _depth == 0
+        if outermost:
+            release_freed_memory()

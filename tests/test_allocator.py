@@ -86,3 +86,56 @@ def test_a_preloaded_allocator_is_left_alone(monkeypatch):
 
     monkeypatch.setattr(allocator, "_glibc", must_not_be_called)
     assert allocator.keep_freed_memory() is False
+
+
+# A 200 MB tensor freed inside nested blocks: kept in the process until the outer block ends.
+RELEASE_PROBE = textwrap.dedent("""
+    import json, torch
+    from tagkit_core.allocator import freed_memory_kept
+
+    def rss_mb():
+        with open("/proc/self/status") as handle:
+            return next(int(line.split()[1]) for line in handle
+                        if line.startswith("VmRSS:")) / 1024
+
+    start = rss_mb()
+    with freed_memory_kept() as kept:
+        with freed_memory_kept():
+            x = torch.ones(50 * 1024 * 1024)
+            del x
+        inner = rss_mb()
+        try:
+            with freed_memory_kept():
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            pass
+        still = rss_mb()
+    print(json.dumps({"kept": kept, "start": start, "inner": inner, "still": still,
+                      "after": rss_mb()}))
+""")
+
+
+@pytest.mark.skipif(not GLIBC, reason="a glibc setting: no other C library has it")
+def test_the_outermost_block_hands_freed_memory_back_when_it_ends():
+    environment = {k: v for k, v in os.environ.items() if k != allocator.OPT_OUT_VARIABLE}
+    done = subprocess.run([sys.executable, "-c", RELEASE_PROBE], capture_output=True,
+                          text=True, env=environment, timeout=120, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["kept"] is True
+    # Kept after the inner blocks end (one of them by an interrupt)...
+    assert result["inner"] - result["start"] > 150
+    assert result["still"] - result["start"] > 150
+    # ... and handed back when the outer one does.
+    assert result["after"] - result["start"] < 50
+
+
+def test_release_does_nothing_where_nothing_was_kept(monkeypatch):
+    monkeypatch.setattr(allocator, "_decided", False)
+
+    def must_not_be_called():
+        raise AssertionError("malloc_trim looked up although nothing was kept")
+
+    monkeypatch.setattr(allocator, "_glibc", must_not_be_called)
+    assert allocator.release_freed_memory() is False
+    with allocator.freed_memory_kept() as kept:
+        assert kept is False

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 
 import torch
 
-from tagkit_core.allocator import keep_freed_memory
+from tagkit_core.allocator import freed_memory_kept
 from tagkit_core.corpus import Corpus
 from tagkit_core.data import Sentence
 from tagkit_core.gc_control import existing_objects_frozen
@@ -153,7 +153,8 @@ class ModelTrainer:
         try:
             # Each plugin's hooks run isolated: a failing logger is reported and disabled for
             # the run, and every plugin still gets on_train_end (tagkit_core.lifecycle).
-            with existing_objects_frozen(), \
+            # freed_memory_kept: a step's buffers reused, not faulted in anew (allocator.py).
+            with existing_objects_frozen(), freed_memory_kept(), \
                     LifecycleHooks(get_registry(), extra_plugins=plugins) as hooks:
                 return self._train(base_path, config, hooks)
         finally:
@@ -209,7 +210,6 @@ class ModelTrainer:
         if config.train_with_test:
             train_data += self.corpus.test
         check_trainable(self.corpus.name, train_data)
-        keep_freed_memory()  # a step's buffers reused, not faulted in anew (allocator.py)
         prepare_run_folder(base_path, resuming=self.epoch > 0)
         lengths = [len(s) for s in train_data]
         steps = len(self._batches(train_data, lengths, epoch=1))

@@ -204,9 +204,11 @@ def test_train_with_dev_uses_dev_sentences_and_writes_no_best_model(toy_corpus, 
     assert not (tmp_path / "best-model.pt").exists()
 
 
-def test_training_asks_malloc_to_keep_freed_memory_before_its_steps(toy_corpus, toy_embeddings,
-                                                                   tmp_path, monkeypatch):
-    """tagkit_core.allocator: asked once the run is checked, before any step allocates."""
+def test_training_keeps_freed_memory_during_its_steps(toy_corpus, toy_embeddings, tmp_path,
+                                                     monkeypatch):
+    """tagkit_core.allocator: kept from before the first step, handed back after the run."""
+    import contextlib
+
     import tagkit_core.trainer.trainer as trainer_module
 
     calls = []
@@ -216,9 +218,15 @@ def test_training_asks_malloc_to_keep_freed_memory_before_its_steps(toy_corpus, 
         calls.append("setup")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(trainer_module, "keep_freed_memory", lambda: calls.append("malloc"))
+    @contextlib.contextmanager
+    def kept():
+        calls.append("keep")
+        yield True
+        calls.append("release")
+
+    monkeypatch.setattr(trainer_module, "freed_memory_kept", kept)
     monkeypatch.setattr(trainer_module.ModelTrainer, "_setup", setup)
     tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
                             hidden_size=8)
     ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=1, show_progress=False)
-    assert calls == ["malloc", "setup"]
+    assert calls == ["keep", "setup", "release"]

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tagkit_core.allocator import keep_freed_memory
+from tagkit_core.allocator import freed_memory_kept
 from tagkit_core.files import remove_stale_temp_files
 from tagkit_core.seeding import seed_generators
 from tagkit_core.trainer.checkpoint import restore_rng_state
@@ -124,7 +124,13 @@ class LanguageModelTrainer:
                             device)
         base_path = Path(base_path)
         base_path.mkdir(parents=True, exist_ok=True)
-        keep_freed_memory()  # each window's buffers reused (tagkit_core.allocator)
+        # Each window's buffers reused, not faulted in anew (tagkit_core.allocator).
+        with freed_memory_kept():
+            return self._train(base_path, resume, options)
+
+    def _train(self, base_path: Path, resume: dict[str, Any] | None, options: dict[str, Any]
+               ) -> dict[str, Any]:
+        model, device = self.model, self.model.encoder.weight.device
         remove_stale_temp_files(base_path, ["best-lm.pt", "checkpoint.pt"])
         if resume is None:
             seed_generators(int(options["seed"]))

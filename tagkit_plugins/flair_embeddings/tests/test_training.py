@@ -162,15 +162,31 @@ def test_a_tampered_or_foreign_checkpoint_is_refused(tmp_path):
         read_lm_checkpoint(path)
 
 
-def test_lm_training_asks_malloc_to_keep_freed_memory(tmp_path, monkeypatch):
-    """tagkit_core.allocator: each window's large buffers are reused, not faulted in anew."""
+def test_lm_training_keeps_freed_memory_during_the_run(tmp_path, monkeypatch):
+    """tagkit_core.allocator: each window's large buffers are reused, not faulted in anew, and
+    the memory goes back to the kernel when the run ends."""
+    import contextlib
+
     import tagkit_flair_embeddings.lm_trainer as lm_trainer
 
     calls = []
-    monkeypatch.setattr(lm_trainer, "keep_freed_memory", lambda: calls.append("malloc"))
+    original = lm_trainer.LanguageModelTrainer._train_split
+
+    def train_split(self, *args, **kwargs):
+        calls.append("split")
+        return original(self, *args, **kwargs)
+
+    @contextlib.contextmanager
+    def kept():
+        calls.append("keep")
+        yield True
+        calls.append("release")
+
+    monkeypatch.setattr(lm_trainer, "freed_memory_kept", kept)
+    monkeypatch.setattr(lm_trainer.LanguageModelTrainer, "_train_split", train_split)
     write_corpus(tmp_path / "corpus")
     lm = tiny_lm(forward=True, hidden=16)
     LanguageModelTrainer(lm, TextCorpus(tmp_path / "corpus", lm.dictionary)).train(
         tmp_path / "run", sequence_length=20, mini_batch_size=4, max_epochs=1,
         checkpoint=False)
-    assert calls == ["malloc"]
+    assert calls == ["keep", "split", "split", "release"]
