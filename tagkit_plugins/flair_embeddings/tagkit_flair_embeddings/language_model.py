@@ -24,6 +24,7 @@ its tensors' names, shapes and dtypes with the file's before anything is allocat
 
 from __future__ import annotations
 
+import bisect
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -229,18 +230,25 @@ class LanguageModel(nn.Module):
         filling, converting and reordering the full tensor)."""
         order, _, segments = self._staircase(strings, start_marker, end_marker, chars_per_chunk)
         device = self.encoder.weight.device
-        where = torch.tensor(positions, dtype=torch.long, device=device)
-        rank = _inverse(order).to(device)[torch.tensor(columns, dtype=torch.long, device=device)]
-        picked, values = [], []
+        # The pairs sorted by position: the ones a segment holds are then one slice of them,
+        # found by bisection (per-segment masks over all pairs were a few ops per segment).
+        by_position = sorted(range(len(positions)), key=positions.__getitem__)
+        sorted_positions = [positions[i] for i in by_position]
+        rank_of = _inverse(order).tolist()
+        where = torch.tensor(sorted_positions, dtype=torch.long, device=device)
+        rank = torch.tensor([rank_of[columns[i]] for i in by_position], dtype=torch.long,
+                            device=device)
+        values = []
         for start, stop, segment in segments:
-            inside = ((where >= start) & (where < stop)).nonzero().squeeze(1)
-            if inside.numel():
-                picked.append(inside)
-                values.append(segment[where[inside] - start, rank[inside]])
+            first = bisect.bisect_left(sorted_positions, start)
+            last = bisect.bisect_left(sorted_positions, stop, first)
+            if first < last:
+                values.append(segment[where[first:last] - start, rank[first:last]])
         if not values:
             return self.encoder.weight.new_zeros(0, self.output_size)
         values = torch.cat(values)
-        return values.new_empty(values.shape).index_copy(0, torch.cat(picked), values)
+        picked = torch.tensor(by_position, dtype=torch.long, device=device)
+        return values.new_empty(values.shape).index_copy(0, picked, values)
 
     def _staircase(self, strings: list[str], start_marker: str, end_marker: str,
                    chars_per_chunk: int
@@ -258,7 +266,9 @@ class LanguageModel(nn.Module):
         def segments() -> Iterator[tuple[int, int, torch.Tensor]]:
             longest = ends[0]
             width = -(-longest // SEGMENT_MULTIPLE) * SEGMENT_MULTIPLE
-            ids = torch.stack([self.encode(padded[i].ljust(width)) for i in order], dim=1)
+            # One encoding of all strings, padded to one width (not one call per string).
+            ids = self.encode("".join(padded[i].ljust(width) for i in order)
+                              ).view(len(order), width).t()
             ids = ids.to(self.encoder.weight.device, non_blocking=True)
             hidden = self.init_hidden(len(strings))
             step = max(1, min(MIN_SEGMENT, chars_per_chunk))
