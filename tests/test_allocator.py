@@ -37,12 +37,14 @@ PROBE = textwrap.dedent("""
 """)
 
 
-def probe(**env: str) -> dict:
-    environment = {k: v for k, v in os.environ.items()
-                   if k not in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
-                                "MALLOC_TOP_PAD_", "GLIBC_TUNABLES", "LD_PRELOAD",
-                                allocator.OPT_OUT_VARIABLE)}
-    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
+# Every variable that makes keep_freed_memory leave malloc alone.
+SETTINGS = (*allocator._USER_SETTINGS, "GLIBC_TUNABLES", "LD_PRELOAD", allocator.OPT_OUT_VARIABLE)
+
+
+def probe(source: str = PROBE, **env: str) -> dict:
+    """Run ``source`` in a fresh process with none of SETTINGS but ``env``; its JSON line."""
+    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
                           env={**environment, **env}, timeout=120, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -70,9 +72,7 @@ def test_opt_out_and_a_users_own_malloc_settings_are_left_alone(env):
 def test_another_c_library_is_left_alone(monkeypatch):
     monkeypatch.setattr(allocator, "_decided", None)
     monkeypatch.setattr(allocator, "_glibc", lambda: None)
-    monkeypatch.delenv(allocator.OPT_OUT_VARIABLE, raising=False)
-    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
-                 "GLIBC_TUNABLES", "LD_PRELOAD"):
+    for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     assert allocator.keep_freed_memory() is False
 
@@ -117,10 +117,7 @@ RELEASE_PROBE = textwrap.dedent("""
 
 @pytest.mark.skipif(not GLIBC, reason="a glibc setting: no other C library has it")
 def test_the_outermost_block_hands_freed_memory_back_when_it_ends():
-    environment = {k: v for k, v in os.environ.items() if k != allocator.OPT_OUT_VARIABLE}
-    done = subprocess.run([sys.executable, "-c", RELEASE_PROBE], capture_output=True,
-                          text=True, env=environment, timeout=120, check=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = probe(RELEASE_PROBE)
     assert result["kept"] is True
     # Kept after the inner blocks end (one of them by an interrupt)...
     assert result["inner"] - result["start"] > 150
