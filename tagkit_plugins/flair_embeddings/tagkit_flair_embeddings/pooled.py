@@ -54,6 +54,10 @@ class PooledFlairEmbeddings(TokenEmbeddings):
     def is_static(self) -> bool:
         return False  # the memory changes with every batch read
 
+    def batching_lengths(self, sentences: Sequence[Sentence]) -> list[int]:
+        """The inner FlairEmbeddings' character counts: the LM is the cost."""
+        return self.context_embeddings.batching_lengths(sentences)
+
     def reset_memory(self) -> None:
         self.word_embeddings: dict[str, torch.Tensor] = {}
         self.word_count: dict[str, int] = {}

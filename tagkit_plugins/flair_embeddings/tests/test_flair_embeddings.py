@@ -113,6 +113,22 @@ def test_offline_a_flair_name_says_a_network_is_needed_and_what_else_to_do(monke
     assert "tagkit-flair-embeddings convert" in message
 
 
+def test_prediction_sorts_by_the_characters_the_lm_reads():
+    """The LSTM's cost grows with characters, so a sentence of two long words goes before one
+    of five one-letter words (a token count would sort them the other way round), for the
+    embedding alone, pooled, or in a stack."""
+    from tagkit_core.embeddings import StackedEmbeddings, longest_first
+
+    few_long = Sentence(["extraordinarily", "complicated"])
+    many_short = Sentence(list("abcde"))
+    forward = FlairEmbeddings(tiny_lm(), name="fw")
+    backward = FlairEmbeddings(tiny_lm(forward=False), name="bw")
+    assert forward.batching_lengths([few_long, many_short]) == [
+        len("extraordinarily complicated") + 1, len("a b c d e") + 1]
+    for costed in (forward, PooledFlairEmbeddings(forward), StackedEmbeddings([forward, backward])):
+        assert longest_first(costed, [many_short, few_long]) == [few_long, many_short], costed
+
+
 def _tagged():
     sentence = Sentence(list(WORDS))
     for token, tag in zip(sentence, ["DET", "NOUN", "VERB", "ADP", "DET", "NOUN", "PUNCT"]):
