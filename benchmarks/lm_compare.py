@@ -23,6 +23,12 @@ it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_c
   other, so less exposed to a load that drifts). Each worker embeds the set a second time, on
   fresh sentences (``warm_*``, ``*_warm_ratio``): the steady state of a process that has
   embedded before, without its first pass's one-off costs (kernels set up per new shape).
+  ``--order file`` (the default) cuts the batches from the file's order, the same batches for
+  both systems, as Flair's ``evaluate`` does. ``--order predict`` cuts them from the order each
+  system's ``predict`` gives a whole set, sorted inside the timed pass: Flair's by token count
+  (``sorted(sentences, key=len, reverse=True)``), tagkit's by the embedding's
+  ``batching_lengths`` (characters, for FlairEmbeddings). ``--order tokens`` sorts both by
+  token count (Flair's predict order; tagkit's before it sorted by characters).
 
 The training part also times the **floor**: a bare ``torch.nn.LSTM`` of the same size, forward
 and backward over random input of the same shape (sequence length x batch x 100), as many
@@ -108,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--precisions", default="float32",
                         help="tagkit's precisions, comma-separated (a row and a ratio each)")
+    parser.add_argument("--order", choices=["file", "tokens", "predict"], default="file",
+                        help="embed: file (the same batches for both systems), tokens (both "
+                             "sorted by token count) or predict (each system's predict order)")
     parser.add_argument("--batch-threads", default="1",
                         help="LanguageModelTrainer.train's batch_threads values, "
                              "comma-separated: a training row per precision and value (the "
@@ -147,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--chars", str(chars_file)]
     subprocess.run(run_worker_plain, check=True, env=flair_env)
     train_chars = write_corpus(out / "corpus", args.train_chars)
-    common = ["--out", str(out), "--threads", str(args.threads), "--hidden", str(args.hidden)]
+    common = ["--out", str(out), "--threads", str(args.threads), "--hidden", str(args.hidden),
+              "--order", args.order]
     # The floor per precision ("floor" is float32, "floor-bfloat16"...), in the same rotation.
     floors = {name.replace("tagkit", "floor"): p for name, p in tagkit_rows.items()}
     runs: dict = {"train": {name: [] for name in [*systems, *floors]}}
@@ -195,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     def median(rows: list[dict], key: str) -> float:
         return statistics.median(r[key] for r in rows)
 
-    summary: dict = {"train_chars": train_chars, "hidden": args.hidden,
+    summary: dict = {"train_chars": train_chars, "hidden": args.hidden, "order": args.order,
                      "sequence_length": args.sequence_length, "batch": args.batch,
                      "threads": args.threads, "repeats": args.repeats}
     if runs["train"]["flair"]:

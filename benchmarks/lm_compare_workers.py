@@ -200,6 +200,9 @@ def embed_worker(args: argparse.Namespace) -> dict:
 
         def kept(sentences):
             return sum(1 for s in sentences for t in s if t.get_embedding().numel())
+
+        def predict_order(sentences):  # flair.models.SequenceTagger.predict's sort
+            return sorted(sentences, key=len, reverse=True)
     else:
         from tagkit_core.data import Sentence
         from tagkit_core.storage import resolve_storage_mode
@@ -216,9 +219,18 @@ def embed_worker(args: argparse.Namespace) -> dict:
         def kept(sentences):
             return sum(len(s) for s in sentences if embedding.name in s.embeddings)
 
+        def predict_order(sentences):  # SequenceTagger.predict's sort
+            from tagkit_core.embeddings import longest_first
+
+            return longest_first(embedding, sentences)
+
     def one_pass() -> tuple[float, float, list]:
         sentences = [Sentence(w) for w in words]
         cpu_started, started = time.process_time(), time.perf_counter()
+        if args.order == "predict":
+            sentences = predict_order(sentences)
+        elif args.order == "tokens":
+            sentences = sorted(sentences, key=len, reverse=True)
         for i in range(0, len(sentences), 32):
             embed(sentences[i: i + 32])
         return time.perf_counter() - started, time.process_time() - cpu_started, sentences
