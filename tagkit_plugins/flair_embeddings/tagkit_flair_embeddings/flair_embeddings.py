@@ -167,8 +167,8 @@ class FlairEmbeddings(TokenEmbeddings):
         spaces), for prediction's sort: the LSTM's cost grows with characters, and sentences
         of equal token counts differ in characters, so a batch cut from a token-sorted order
         leaves the staircase a ragged end. Embedding EWT test in batches of 32 cut from a
-        character-sorted order takes about a fifth less time than from a token-sorted one
-        (docs/benchmarks.md)."""
+        character-sorted order takes about a sixth less time than from a token-sorted one
+        (``benchmarks/flair_embed_order.py``; docs/benchmarks.md)."""
         return [sum(len(token.text) for token in sentence.tokens) + len(sentence)
                 for sentence in sentences]
 
