@@ -205,12 +205,15 @@ def test_ctrl_c_saves_the_model_and_exits_130(runner, tiny_config, tmp_path, mon
 
     monkeypatch.setattr(ModelTrainer, "_after_epoch", interrupt_after_first)
     out = tmp_path / "stopped"
+    # Python's default_int_handler, or SIG_IGN where the test run started in the background
+    # of a non-interactive shell (`cmd &` ignores SIGINT for it): either way, put back as found.
+    before = signal.getsignal(signal.SIGINT)
     result = runner.invoke(main, ["train", str(tiny_config), "-o", str(out), "--set",
                                   "trainer.max_epochs=5"])
     assert result.exit_code == 130, result.output
     assert (out / "final-model.pt").is_file()
     assert "Interrupted: the model was saved to" in result.stderr
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_logger_option_reaches_the_tensorboard_plugin(runner, tiny_config):
