@@ -205,15 +205,38 @@ def test_ctrl_c_saves_the_model_and_exits_130(runner, tiny_config, tmp_path, mon
 
     monkeypatch.setattr(ModelTrainer, "_after_epoch", interrupt_after_first)
     out = tmp_path / "stopped"
-    # Python's default_int_handler, or SIG_IGN where the test run started in the background
-    # of a non-interactive shell (`cmd &` ignores SIGINT for it): either way, put back as found.
-    before = signal.getsignal(signal.SIGINT)
-    result = runner.invoke(main, ["train", str(tiny_config), "-o", str(out), "--set",
-                                  "trainer.max_epochs=5"])
+    # As in a terminal, whatever this test process started with (SIG_IGN in the background of
+    # a non-interactive shell: see the next test).
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = runner.invoke(main, ["train", str(tiny_config), "-o", str(out), "--set",
+                                      "trainer.max_epochs=5"])
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, found)
     assert result.exit_code == 130, result.output
     assert (out / "final-model.pt").is_file()
     assert "Interrupted: the model was saved to" in result.stderr
-    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_an_ignored_ctrl_c_stays_ignored_during_training():
+    """`nohup tagkit train ...`, or `tagkit train ... &` in a script (whose shell ignores SIGINT
+    for background jobs so that a Ctrl-C meant for the script spares them): the command keeps
+    SIGINT ignored rather than turning it into an interrupt of the run."""
+    import os
+    import signal
+
+    from tagkit_core.cli.running import _sigint_noted
+
+    found = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _sigint_noted() as noted:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)  # ignored: no KeyboardInterrupt here
+        assert noted == [False]
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, found)
 
 
 def test_logger_option_reaches_the_tensorboard_plugin(runner, tiny_config):

@@ -70,6 +70,11 @@ def _sigint_noted() -> Iterator[list[bool]]:
         yield noted
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        # Started with Ctrl-C ignored (nohup, or `tagkit train ... &` in a script, whose shell
+        # ignores SIGINT for background jobs so a Ctrl-C meant for it spares them): keep it so.
+        yield noted
+        return
 
     def handler(signum, frame):
         noted[0] = True
