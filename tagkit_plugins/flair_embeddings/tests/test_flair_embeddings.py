@@ -64,6 +64,42 @@ def test_chunked_equals_unchunked_and_batch_equals_single(forward):
         assert not whole[i, len(words):].any()  # zero beyond each length
 
 
+@pytest.mark.parametrize("forward", [True, False])
+def test_a_wide_batch_runs_in_groups_of_similar_length_with_the_same_vectors(forward,
+                                                                              monkeypatch):
+    """More texts than ``STRINGS_PER_PASS`` run as several LM passes (bounded memory), each over
+    texts of similar length, and every token still gets its own vector."""
+    import tagkit_flair_embeddings.flair_embeddings as module
+
+    lm = tiny_lm(forward=forward)
+    texts = [WORDS, ["a", "dog"], WORDS[::-1] * 3, ["x"], WORDS[:3], ["big", "cats"] * 4, ["y"]]
+    whole = FlairEmbeddings(lm)([Sentence(list(w)) for w in texts])
+    widths = []
+    original = lm.representation_at
+
+    def spy(strings, *args, **kwargs):
+        widths.append(sorted(len(s) for s in strings))
+        return original(strings, *args, **kwargs)
+
+    monkeypatch.setattr(lm, "representation_at", spy)
+    monkeypatch.setattr(module, "STRINGS_PER_PASS", 3)
+    grouped = FlairEmbeddings(lm)([Sentence(list(w)) for w in texts])
+    assert torch.allclose(whole, grouped, atol=1e-6)
+    lengths = sorted((len(" ".join(w)) for w in texts), reverse=True)
+    assert widths == [sorted(lengths[0:3]), sorted(lengths[3:6]), lengths[6:]]
+
+    def gradients(cap: int) -> list[torch.Tensor]:  # a fine-tuned LM learns the same through them
+        monkeypatch.setattr(module, "STRINGS_PER_PASS", cap)
+        tuned = FlairEmbeddings(tiny_lm(forward=forward), fine_tune=True).eval()  # no dropout
+        tuned([Sentence(list(w)) for w in texts]).pow(2).sum().backward()
+        return [p.grad for p in tuned.parameters() if p.grad is not None]  # not the decoder's
+
+    single, several = gradients(128), gradients(2)
+    assert len(single) == len(several) >= 4  # the encoder's and the LSTM's
+    for one, grouped_grad in zip(single, several):
+        assert torch.allclose(one, grouped_grad, atol=1e-5)
+
+
 def test_frozen_is_static_and_eval_fine_tuned_trains():
     frozen = FlairEmbeddings(tiny_lm())
     frozen.train()
