@@ -229,8 +229,9 @@ class FlairEmbeddings(TokenEmbeddings):
             pairs[group_of[column]].append(pair)
         out = None
         for group, members in enumerate(pairs):
+            first = group * STRINGS_PER_PASS
             vectors = self._run_lm_pass(
-                [texts[i] for i in order[group * STRINGS_PER_PASS:][:STRINGS_PER_PASS]],
+                [texts[i] for i in order[first:first + STRINGS_PER_PASS]],
                 [positions[k] for k in members], [slot[columns[k]] for k in members])
             if out is None:
                 out = vectors.new_empty(len(positions), vectors.shape[1])
