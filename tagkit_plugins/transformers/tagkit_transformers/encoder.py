@@ -2,7 +2,8 @@
 
 Shared by the word and the document embeddings. For a batch it makes one tokenizer call (for
 sentences not seen before; pieces are cached), plans the windows (``window.py``), runs one
-model forward over all of them and returns each kept piece's vector with the sentence and word
+model forward over all of them (over groups of similar length for more than
+:data:`WINDOWS_PER_PASS` windows) and returns each kept piece's vector with the sentence and word
 it belongs to, plus each sentence's first-window ``[CLS]`` vector. The embeddings then pool
 those with one scatter (``alignment.pool``).
 
@@ -26,7 +27,7 @@ from tagkit_core.data import Sentence
 from tagkit_transformers.alignment import sentence_pieces, special_layout
 from tagkit_transformers.cls_only import cls_only_last_layer, supports_cls_only
 from tagkit_transformers.files import load_pretrained, rebuild
-from tagkit_transformers.window import plan_windows
+from tagkit_transformers.window import WindowPlan, plan_windows
 
 __all__ = ["TransformerEncoder", "Encoded", "EncoderAccess", "parse_layers", "embedding_name"]
 
@@ -34,6 +35,9 @@ __all__ = ["TransformerEncoder", "Encoded", "EncoderAccess", "parse_layers", "em
 _OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet")
 #: A tokenizer ``model_max_length`` above this is transformers' "unset" placeholder.
 _UNSET_LENGTH = 1_000_000
+#: Windows per model forward (see ``TransformerEncoder._read_windows``): mini-batches run as
+#: one forward; a larger batch runs in groups of similar length.
+WINDOWS_PER_PASS = 32
 
 
 class Encoded(NamedTuple):
@@ -148,18 +152,55 @@ class TransformerEncoder(nn.Module):
         device = next(self.model.parameters()).device
         with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
             with cls_only_last_layer(self.model) if cls_only else contextlib.nullcontext():
-                hidden = self._hidden(plan.input_ids.to(device, non_blocking=True),
-                                      plan.attention_mask.to(device, non_blocking=True))
-        cls = hidden[plan.first_window.to(device), 0]
-        if cls_only:
+                cls, vectors = self._read_windows(plan, device, cls_only)
+        if vectors is None:
             empty = torch.zeros(0, dtype=torch.long, device=device)
-            return Encoded(hidden.new_zeros(0, hidden.shape[-1]), empty, empty, cls)
-        vectors = hidden[plan.piece_window.to(device), plan.piece_position.to(device)]
+            return Encoded(cls.new_zeros(0, cls.shape[-1]), empty, empty, cls)
         sentence = torch.repeat_interleave(torch.arange(len(sentences)),
                                            torch.tensor(plan.kept, dtype=torch.long))
         word = [owners[:kept] for (_, owners), kept in zip(pieces, plan.kept)]
         word_index = torch.tensor([w for owners in word for w in owners], dtype=torch.long)
         return Encoded(vectors, sentence.to(device), word_index.to(device), cls)
+
+    def _read_windows(self, plan: WindowPlan, device: torch.device, cls_only: bool
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Position 0 of each sentence's first window and, unless ``cls_only``, each kept
+        piece's vector.
+
+        Up to :data:`WINDOWS_PER_PASS` windows go through the model as one padded input. More
+        (``embed`` on a whole corpus, a large ``mini_batch_size``) go as forwards over groups
+        of that many windows of similar length, each cut to its own longest window, so that
+        memory stays one group's and little is padded."""
+        windows = plan.input_ids.shape[0]
+        if windows <= WINDOWS_PER_PASS:
+            hidden = self._hidden(plan.input_ids.to(device, non_blocking=True),
+                                  plan.attention_mask.to(device, non_blocking=True))
+            cls = hidden[plan.first_window.to(device), 0]
+            if cls_only:
+                return cls, None
+            return cls, hidden[plan.piece_window.to(device), plan.piece_position.to(device)]
+        lengths = plan.attention_mask.sum(dim=1)
+        order = torch.argsort(lengths, descending=True, stable=True)
+        group, slot = torch.empty_like(order), torch.empty_like(order)
+        group[order] = torch.arange(windows) // WINDOWS_PER_PASS
+        slot[order] = torch.arange(windows) % WINDOWS_PER_PASS
+        reads = [(plan.first_window, torch.zeros_like(plan.first_window))]
+        if not cls_only:
+            reads.append((plan.piece_window, plan.piece_position))
+        outputs: list[torch.Tensor] = []
+        for first in range(0, windows, WINDOWS_PER_PASS):
+            rows = order[first:first + WINDOWS_PER_PASS]
+            longest = int(lengths[rows[0]])
+            hidden = self._hidden(plan.input_ids[rows, :longest].to(device, non_blocking=True),
+                                  plan.attention_mask[rows, :longest].to(device,
+                                                                         non_blocking=True))
+            if not outputs:
+                outputs = [hidden.new_empty(len(window), hidden.shape[-1]) for window, _ in reads]
+            for out, (window, position) in zip(outputs, reads):
+                mine = (group[window] == first // WINDOWS_PER_PASS).nonzero().squeeze(1)
+                out[mine.to(device)] = hidden[slot[window[mine]].to(device),
+                                              position[mine].to(device)]
+        return outputs[0], (None if cls_only else outputs[1])
 
     def _hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """``(windows, length, output_size)``: the chosen layers, concatenated or averaged."""

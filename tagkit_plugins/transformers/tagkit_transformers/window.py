@@ -9,7 +9,8 @@ window (the first such window on a tie), so each piece sees at least a quarter w
 context on each side where the sentence allows it.
 
 All windows of a batch, from all its sentences, go through the model as one padded input with
-an attention mask: one forward per batch.
+an attention mask: one forward per mini-batch (a batch of more windows than
+``encoder.WINDOWS_PER_PASS`` runs in groups of similar length).
 """
 
 from __future__ import annotations

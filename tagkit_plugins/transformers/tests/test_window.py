@@ -92,3 +92,45 @@ def test_without_long_sentences_the_tail_is_cut_off(bert_dir, reference, pieces_
     assert torch.allclose(got[:CAPACITY], reference(pieces_of(words[:CAPACITY]))[1:-1],
                           atol=1e-5)
     assert torch.count_nonzero(got[CAPACITY:]) == 0
+
+
+def test_more_windows_than_one_pass_holds_run_in_groups_of_similar_length(
+        bert_dir, filler, monkeypatch):
+    """A batch of more than ``WINDOWS_PER_PASS`` windows (``embed`` on a whole corpus) runs as
+    forwards over groups of that many windows of similar length, each cut to its own longest
+    window: the same word and [CLS] vectors, and a fine-tuned model learns the same."""
+    import tagkit_transformers.encoder as encoder
+    from tagkit_transformers import TransformerDocumentEmbeddings
+
+    texts = [filler(n, seed=n) for n in (3, 40, 7, 12, 2, 9, 30, 5)]  # one piece per word
+    windows = sum(len(window_starts(len(words), CAPACITY)) for words in texts)  # 15
+    word = TransformerWordEmbeddings(str(bert_dir))
+    one_pass = embed(word, *texts)
+    inputs, widths = [], []
+    original = word.model.forward
+
+    def spy(*args, **kwargs):
+        inputs.append(kwargs["attention_mask"].sum(dim=1).tolist())
+        widths.append(kwargs["input_ids"].shape[1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(word.model, "forward", spy)
+    monkeypatch.setattr(encoder, "WINDOWS_PER_PASS", 3)
+    grouped = embed(word, *texts)
+    assert torch.allclose(one_pass, grouped, atol=1e-5)
+    lengths = sorted((n for group in inputs for n in group), reverse=True)
+    assert [len(group) for group in inputs] == [3] * (windows // 3)
+    assert inputs == [lengths[i:i + 3] for i in range(0, windows, 3)]  # longest first
+    assert widths == [group[0] for group in inputs]  # each cut to its own longest window
+
+    def gradients(cap: int) -> list[torch.Tensor]:
+        monkeypatch.setattr(encoder, "WINDOWS_PER_PASS", cap)
+        document = TransformerDocumentEmbeddings(str(bert_dir), fine_tune=True,
+                                                 cls_pooling="cls").eval()  # no dropout
+        document([Sentence(list(w)) for w in texts]).pow(2).sum().backward()
+        return [p.grad for p in document.parameters() if p.grad is not None]
+
+    single, several = gradients(100), gradients(3)
+    assert len(single) == len(several) > 10
+    for a, b in zip(single, several):
+        assert torch.allclose(a, b, atol=1e-5)
