@@ -32,6 +32,9 @@ __all__ = ["Embeddings", "TokenEmbeddings", "DocumentEmbeddings", "StackedEmbedd
 
 DOCUMENT_KEY = "__document__"
 
+#: ``Embeddings.embed`` over more sentences than this embeds them in chunks of this many.
+EMBED_CHUNK = 128
+
 
 def stores(embedding: Embeddings, storage: StorageMode | None) -> bool:
     """Whether ``embedding`` stores what it computes on the sentences under ``storage``.
@@ -44,10 +47,11 @@ def stores(embedding: Embeddings, storage: StorageMode | None) -> bool:
     return embedding.is_static and (storage is None or storage.keeps_embeddings)
 
 
-def longest_first(embeddings: Embeddings, sentences: Sequence[Sentence]) -> list[Sentence]:
-    """The non-empty ``sentences`` in prediction order: by falling
+def longest_first(embeddings: Embeddings, sentences: Sequence[Sentence], *,
+                  keep_empty: bool = False) -> list[Sentence]:
+    """The non-empty ``sentences`` (all with ``keep_empty``) in prediction order: by falling
     :meth:`Embeddings.batching_lengths` (ties keep their order)."""
-    todo = [sentence for sentence in sentences if len(sentence)]
+    todo = list(sentences) if keep_empty else [s for s in sentences if len(s)]
     if not todo:
         return todo
     sizes = embeddings.batching_lengths(todo)
@@ -130,12 +134,22 @@ class Embeddings(nn.Module):
         return cls(**config)
 
     def embed(self, sentences: Sentence | Sequence[Sentence]) -> list[Sentence]:
-        """Compute and store embeddings on the sentences (as Flair's ``embed`` does)."""
+        """Compute and store embeddings on the sentences (as Flair's ``embed`` does).
+
+        More than :data:`EMBED_CHUNK` sentences (a whole corpus) are embedded in chunks of
+        that many, longest first by :meth:`batching_lengths`: each sentence keeps a view of its
+        chunk's padded ``(chunk, longest, dim)`` tensor, so one call over a corpus would
+        otherwise build, and keep alive, a tensor padded to the corpus's longest sentence."""
         if isinstance(sentences, Sentence):
             sentences = [sentences]
         sentences = list(sentences)
+        todo = sentences
+        if len(sentences) > EMBED_CHUNK:
+            todo = longest_first(self, sentences, keep_empty=True)
         with torch.no_grad():
-            self.store(sentences, self(sentences))
+            for start in range(0, len(todo), EMBED_CHUNK):
+                chunk = todo[start:start + EMBED_CHUNK]
+                self.store(chunk, self(chunk))
         return sentences
 
     def batching_lengths(self, sentences: Sequence[Sentence]) -> list[int]:

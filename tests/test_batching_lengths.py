@@ -58,3 +58,30 @@ def test_a_plugin_returning_the_wrong_number_of_sizes_is_named():
 
     with pytest.raises(ValueError, match="Broken.batching_lengths returned 1 sizes for 2"):
         longest_first(Broken("broken"), [Sentence(["a"]), Sentence(["b", "c"])])
+
+
+def test_embed_over_many_sentences_runs_in_chunks_longest_first(monkeypatch):
+    """``embed`` on a whole corpus: chunks of ``EMBED_CHUNK`` sentences by falling
+    ``batching_lengths``, so no tensor is padded to the corpus's longest sentence (stored
+    vectors are views of their chunk's tensor); every sentence, empty ones too, gets its own."""
+    import tagkit_core.embeddings as module
+
+    class Recording(CharacterCost):
+        def _embed_batch(self, sentences, storage=None):
+            seen.append(self.batching_lengths(sentences))
+            return torch.ones(len(sentences), max(map(len, sentences)), 2)
+
+    seen: list[list[int]] = []
+    monkeypatch.setattr(module, "EMBED_CHUNK", 2)
+    texts = ["a", "bbbb cc", "", "ddd", "e f g h"]
+    sentences = [Sentence(text.split()) for text in texts]
+    assert Recording().embed(sentences) == sentences  # returned in the order given
+    assert seen == [[6, 4], [3, 1], [0]]
+    for sentence in sentences:
+        vectors = sentence.embeddings["lookup"]
+        assert vectors.shape == (len(sentence), 2) and bool((vectors == 1).all())
+        assert vectors.untyped_storage().nbytes() <= 2 * 4 * 2 * 4  # a chunk's, not a corpus's
+
+    seen.clear()  # up to EMBED_CHUNK sentences: one call, in the order given
+    Recording().embed([Sentence(text.split()) for text in texts[:2]])
+    assert seen == [[1, 6]]
