@@ -28,7 +28,7 @@ from tagkit_core.seeding import seeded_construction
 from tagkit_core.storage import StorageMode
 
 __all__ = ["Embeddings", "TokenEmbeddings", "DocumentEmbeddings", "StackedEmbeddings",
-           "DOCUMENT_KEY", "longest_first", "pad_stack", "pad_ids", "stores"]
+           "DOCUMENT_KEY", "longest_first", "length_groups", "pad_stack", "pad_ids", "stores"]
 
 DOCUMENT_KEY = "__document__"
 
@@ -60,6 +60,20 @@ def longest_first(embeddings: Embeddings, sentences: Sequence[Sentence], *,
                          f"sizes for {len(todo)} sentences (one int per sentence expected)")
     order = sorted(range(len(todo)), key=sizes.__getitem__, reverse=True)
     return [todo[i] for i in order]
+
+
+def length_groups(lengths: Sequence[int], size: int
+                  ) -> tuple[list[list[int]], list[int], list[int]]:
+    """A batch too wide for one pass, as passes over groups of at most ``size`` items of
+    similar length (FlairEmbeddings' LM texts, a transformer's windows): the groups (item
+    indexes, longest first, ties in their order), and each item's group and place in it."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__, reverse=True)
+    groups = [order[i:i + size] for i in range(0, len(order), size)]
+    group_of, slot = [0] * len(lengths), [0] * len(lengths)
+    for group, members in enumerate(groups):
+        for place, item in enumerate(members):
+            group_of[item], slot[item] = group, place
+    return groups, group_of, slot
 
 
 def pad_stack(tensors: Sequence[torch.Tensor], max_len: int | None = None) -> torch.Tensor:

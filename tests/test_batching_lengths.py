@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from tagkit_core.data import Sentence
-from tagkit_core.embeddings import StackedEmbeddings, TokenEmbeddings, longest_first
+from tagkit_core.embeddings import (
+    StackedEmbeddings,
+    TokenEmbeddings,
+    length_groups,
+    longest_first,
+)
 
 
 class TokenCost(TokenEmbeddings):
@@ -85,3 +90,10 @@ def test_embed_over_many_sentences_runs_in_chunks_longest_first(monkeypatch):
     seen.clear()  # up to EMBED_CHUNK sentences: one call, in the order given
     Recording().embed([Sentence(text.split()) for text in texts[:2]])
     assert seen == [[1, 6]]
+
+
+def test_length_groups_are_longest_first_with_ties_in_order():
+    groups, group_of, slot = length_groups([2, 5, 5, 1, 3], 2)
+    assert groups == [[1, 2], [4, 0], [3]]
+    assert group_of == [1, 0, 0, 2, 1] and slot == [1, 0, 1, 0, 0]
+    assert length_groups([], 4) == ([], [], [])

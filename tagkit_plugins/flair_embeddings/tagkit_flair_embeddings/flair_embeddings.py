@@ -31,7 +31,7 @@ import torch
 
 from tagkit_core import config_fields as fields
 from tagkit_core.data import Sentence
-from tagkit_core.embeddings import TokenEmbeddings
+from tagkit_core.embeddings import TokenEmbeddings, length_groups
 from tagkit_core.files import DownloadError, cache_dir, download
 from tagkit_flair_embeddings.language_model import (
     PRECISIONS,
@@ -220,19 +220,15 @@ class FlairEmbeddings(TokenEmbeddings):
         pass per group of at most :data:`STRINGS_PER_PASS` texts of similar length."""
         if len(texts) <= STRINGS_PER_PASS:
             return self._run_lm_pass(texts, positions, columns)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        group_of, slot = [0] * len(texts), [0] * len(texts)
-        for rank, text_index in enumerate(order):
-            group_of[text_index], slot[text_index] = divmod(rank, STRINGS_PER_PASS)
-        pairs: list[list[int]] = [[] for _ in range(-(-len(texts) // STRINGS_PER_PASS))]
+        groups, group_of, slot = length_groups([len(t) for t in texts], STRINGS_PER_PASS)
+        pairs: list[list[int]] = [[] for _ in groups]
         for pair, column in enumerate(columns):
             pairs[group_of[column]].append(pair)
         out = None
-        for group, members in enumerate(pairs):
-            first = group * STRINGS_PER_PASS
-            vectors = self._run_lm_pass(
-                [texts[i] for i in order[first:first + STRINGS_PER_PASS]],
-                [positions[k] for k in members], [slot[columns[k]] for k in members])
+        for group, members in zip(groups, pairs):
+            vectors = self._run_lm_pass([texts[i] for i in group],
+                                        [positions[k] for k in members],
+                                        [slot[columns[k]] for k in members])
             if out is None:
                 out = vectors.new_empty(len(positions), vectors.shape[1])
             out[torch.tensor(members, dtype=torch.long, device=out.device)] = vectors

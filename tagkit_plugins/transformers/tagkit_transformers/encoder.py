@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from tagkit_core.data import Sentence
+from tagkit_core.embeddings import length_groups
 from tagkit_transformers.alignment import sentence_pieces, special_layout
 from tagkit_transformers.cls_only import cls_only_last_layer, supports_cls_only
 from tagkit_transformers.files import load_pretrained, rebuild
@@ -179,25 +180,22 @@ class TransformerEncoder(nn.Module):
             if cls_only:
                 return cls, None
             return cls, hidden[plan.piece_window.to(device), plan.piece_position.to(device)]
-        lengths = plan.attention_mask.sum(dim=1)
-        order = torch.argsort(lengths, descending=True, stable=True)
-        group, slot = torch.empty_like(order), torch.empty_like(order)
-        group[order] = torch.arange(windows) // WINDOWS_PER_PASS
-        slot[order] = torch.arange(windows) % WINDOWS_PER_PASS
+        lengths = plan.attention_mask.sum(dim=1).tolist()
+        groups, group_of, place = length_groups(lengths, WINDOWS_PER_PASS)
+        group, slot = torch.tensor(group_of), torch.tensor(place)
         reads = [(plan.first_window, torch.zeros_like(plan.first_window))]
         if not cls_only:
             reads.append((plan.piece_window, plan.piece_position))
         outputs: list[torch.Tensor] = []
-        for first in range(0, windows, WINDOWS_PER_PASS):
-            rows = order[first:first + WINDOWS_PER_PASS]
-            longest = int(lengths[rows[0]])
+        for number, members in enumerate(groups):
+            rows, longest = torch.tensor(members), lengths[members[0]]
             hidden = self._hidden(plan.input_ids[rows, :longest].to(device, non_blocking=True),
                                   plan.attention_mask[rows, :longest].to(device,
                                                                          non_blocking=True))
             if not outputs:
                 outputs = [hidden.new_empty(len(window), hidden.shape[-1]) for window, _ in reads]
             for out, (window, position) in zip(outputs, reads):
-                mine = (group[window] == first // WINDOWS_PER_PASS).nonzero().squeeze(1)
+                mine = (group[window] == number).nonzero().squeeze(1)
                 out[mine.to(device)] = hidden[slot[window[mine]].to(device),
                                               position[mine].to(device)]
         return outputs[0], (None if cls_only else outputs[1])
