@@ -28,7 +28,11 @@ it), and prints the medians and the tagkit/Flair ratios as JSON (also ``OUT/lm_c
   system's ``predict`` gives a whole set, sorted inside the timed pass: Flair's by token count
   (``sorted(sentences, key=len, reverse=True)``), tagkit's by the embedding's
   ``batching_lengths`` (characters, for FlairEmbeddings). ``--order tokens`` sorts both by
-  token count (Flair's predict order; tagkit's before it sorted by characters).
+  token count (Flair's predict order; tagkit's before it sorted by characters). ``--order
+  train`` embeds the batches each system's trainer would make of the set in a training epoch,
+  where the storage modes matter: Flair's ``ModelTrainer`` shuffles and cuts batches of 32;
+  tagkit's ``ModelTrainer`` makes its length-bucketed batches of 32 (seed 1, epoch 1) and
+  embeds each as its two runs of 16 (``tagkit_core.trainer.batching``).
 
 The training part also times the **floor**: a bare ``torch.nn.LSTM`` of the same size, forward
 and backward over random input of the same shape (sequence length x batch x 100), as many
@@ -114,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", default="float32")
     parser.add_argument("--precisions", default="float32",
                         help="tagkit's precisions, comma-separated (a row and a ratio each)")
-    parser.add_argument("--order", choices=["file", "tokens", "predict"], default="file",
+    parser.add_argument("--order", choices=["file", "tokens", "predict", "train"], default="file",
                         help="embed: file (the same batches for both systems), tokens (both "
-                             "sorted by token count) or predict (each system's predict order)")
+                             "sorted by token count), predict (each system's predict order) or "
+                             "train (each system's training batches)")
     parser.add_argument("--batch-threads", default="1",
                         help="LanguageModelTrainer.train's batch_threads values, "
                              "comma-separated: a training row per precision and value (the "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import resource
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -203,6 +204,11 @@ def embed_worker(args: argparse.Namespace) -> dict:
 
         def predict_order(sentences):  # flair.models.SequenceTagger.predict's sort
             return sorted(sentences, key=len, reverse=True)
+
+        def train_batches(sentences):  # ModelTrainer's DataLoader: shuffled batches of 32
+            order = list(sentences)
+            random.Random(1).shuffle(order)
+            return [order[i: i + 32] for i in range(0, len(order), 32)]
     else:
         from tagkit_core.data import Sentence
         from tagkit_core.storage import resolve_storage_mode
@@ -224,6 +230,19 @@ def embed_worker(args: argparse.Namespace) -> dict:
 
             return longest_first(embedding, sentences)
 
+        def train_batches(sentences):  # ModelTrainer's batches (seed 1, epoch 1) and chunks
+            from tagkit_core.trainer.batching import (
+                by_length,
+                chunk,
+                group_chunk_size,
+                make_batches,
+            )
+
+            batches = make_batches(sentences, [len(s) for s in sentences], 32, shuffle=True,
+                                   bucketing=True, seed=1, epoch=1, groups=2)
+            return [part for batch in batches
+                    for part in chunk(by_length(batch), group_chunk_size(32, 2))]
+
     def one_pass() -> tuple[float, float, list]:
         sentences = [Sentence(w) for w in words]
         cpu_started, started = time.process_time(), time.perf_counter()
@@ -231,8 +250,12 @@ def embed_worker(args: argparse.Namespace) -> dict:
             sentences = predict_order(sentences)
         elif args.order == "tokens":
             sentences = sorted(sentences, key=len, reverse=True)
-        for i in range(0, len(sentences), 32):
-            embed(sentences[i: i + 32])
+        if args.order == "train":
+            for batch in train_batches(sentences):
+                embed(batch)
+        else:
+            for i in range(0, len(sentences), 32):
+                embed(sentences[i: i + 32])
         return time.perf_counter() - started, time.process_time() - cpu_started, sentences
 
     before = rss_mb()
