@@ -45,7 +45,8 @@ trainer up: 42,178 characters/s without it, 40,355 with it, 2026-12-07).
 
 ``--precisions float32,bfloat16`` adds a tagkit row per precision (``precision=`` of
 ``LanguageModelTrainer.train`` and ``FlairEmbeddings``), each with its ratio to Flair (which
-runs in float32); the embedding rows of a precision use the LM trained in float32.
+runs in float32); the embedding rows of a precision use the LM trained in float32
+(``lm-tagkit-0``), or the first precision's where the run trains none in float32.
 ``--batch-threads 1,2`` adds a row per precision and value above 1 (``tagkit-bfloat16-t2``:
 ``LanguageModelTrainer.train(batch_threads=2)``; ``floor-bfloat16-t2``: the bare LSTM as two
 half-batches in two threads, one core each). Embedding rows are the one-group ones only.
@@ -156,6 +157,21 @@ def main(argv: list[str] | None = None) -> int:
         precision, threads = tagkit_rows.get(name, ("float32", 1))
         return ["--system", system, "--precision", precision, "--batch-threads", str(threads)]
 
+    phases = args.phases.split(",")
+
+    def embedding_lms() -> dict[str, Path] | None:
+        """The LMs the embedding phase reads (repeat 0's): Flair's, and tagkit's float32 one or,
+        where there is none, its first precision's; None if one is missing."""
+        tagkit = [out / f"lm-{name}-0" / "best-lm.pt" for name in ("tagkit", *tagkit_rows)]
+        lms = {"flair": out / "lm-flair-0" / "best-lm.pt",
+               "tagkit": next((path for path in tagkit if path.exists()), tagkit[0])}
+        return lms if all(path.exists() for path in lms.values()) else None
+
+    if "embed" in phases and "train" not in phases and embedding_lms() is None:
+        raise SystemExit(f"--phases embed reads lm-flair-0/ and lm-tagkit-0/ (or lm-<row>-0/) "
+                         f"under {out}: train them first (--phases train,embed), or copy them "
+                         "there")
+
     chars_file = out / "chars.json"
     run_worker_plain = [args.flair_python, str(HERE), "--out", str(out), "--worker", "chars",
                         "--chars", str(chars_file)]
@@ -166,7 +182,6 @@ def main(argv: list[str] | None = None) -> int:
     # The floor per precision ("floor" is float32, "floor-bfloat16"...), in the same rotation.
     floors = {name.replace("tagkit", "floor"): p for name, p in tagkit_rows.items()}
     runs: dict = {"train": {name: [] for name in [*systems, *floors]}}
-    phases = args.phases.split(",")
     for repeat in range(args.repeats if "train" in phases else 0):
         order = [*systems, *floors]
         for name in (order if repeat % 2 == 0 else order[::-1]):
@@ -191,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     # batch_threads is the trainer's: the embedding rows are the one-group ones.
     embedders = [name for name in systems if tagkit_rows.get(name, ("", 1))[1] == 1]
     runs.update({mode: {name: [] for name in embedders} for mode in modes})
+    lms = embedding_lms() if modes else {}
     # Both modes in every repeat, their order and the systems' alternating: a load that drifts
     # over minutes then weighs on both modes alike (one block per mode gave the later mode a
     # noisier machine: 2026-12-06, a 0.24 s gap that separate runs did not reproduce).
@@ -198,11 +214,10 @@ def main(argv: list[str] | None = None) -> int:
         for mode in (modes if repeat % 2 == 0 else modes[::-1]):
             order = embedders if repeat % 2 == 0 else embedders[::-1]
             for name in order:
-                lm_owner = "flair" if name == "flair" else "tagkit"
+                lm = lms["flair" if name == "flair" else "tagkit"]
                 row = run_worker(pythons[name], [
                     *common, "--worker", "embed", *worker_argv(name), "--mode", mode,
-                    "--lm", str(out / f"lm-{lm_owner}-0" / "best-lm.pt")], envs[name],
-                    args.lock)
+                    "--lm", str(lm)], envs[name], args.lock)
                 runs[mode][name].append(row)
                 print(json.dumps({"embed": name, "mode": mode, "repeat": repeat, **row}),
                       flush=True)
@@ -212,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
 
     summary: dict = {"train_chars": train_chars, "hidden": args.hidden, "order": args.order,
                      "sequence_length": args.sequence_length, "batch": args.batch,
-                     "threads": args.threads, "repeats": args.repeats}
+                     "threads": args.threads, "repeats": args.repeats,
+                     "embedding_lms": {owner: str(path) for owner, path in lms.items()}}
     if runs["train"]["flair"]:
         flair_speed = median(runs["train"]["flair"], "chars_per_second")
         summary["train"] = {"flair_chars_per_second": flair_speed}
