@@ -18,20 +18,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import resource
 import time
 
 import torch
-from lm_compare_workers import EWT, conllu_tokens
-
-
-def resident_mb() -> float:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * 4096 / 2**20
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from lm_compare_workers import EWT, conllu_tokens, peak_mb, rss_mb
 
 
 def main() -> None:
@@ -64,14 +54,14 @@ def main() -> None:
     words = conllu_tokens(EWT / "en_ewt-ud-test.conllu")
     sentences = [Sentence(w) for w in words]
     gc.collect()
-    resident, peak = resident_mb(), peak_mb()
+    resident, peak = rss_mb(), peak_mb()
     started = time.perf_counter()
     embedding.embed(sentences)
     seconds = time.perf_counter() - started
     gc.collect()
     print(json.dumps({"kind": args.kind, "chunk": core.EMBED_CHUNK, "sentences": len(sentences),
                       "seconds": round(seconds, 2), "peak_growth_mb": round(peak_mb() - peak),
-                      "kept_mb": round(resident_mb() - resident)}))
+                      "kept_mb": round(rss_mb() - resident)}))
 
 
 if __name__ == "__main__":
