@@ -37,6 +37,14 @@ def _last_layer(model: nn.Module) -> nn.Module | None:
     return None
 
 
+def _is_projection(module: object) -> bool:
+    """A position-wise linear map: ``nn.Linear``, or a stand-in for one with its
+    ``in_features``/``out_features`` (the int8 layers a classifier swaps in to predict)."""
+    return isinstance(module, nn.Linear) or (
+        isinstance(module, nn.Module) and isinstance(getattr(module, "in_features", None), int)
+        and isinstance(getattr(module, "out_features", None), int))
+
+
 def supports_cls_only(model: nn.Module) -> bool:
     """Whether ``model``'s last layer has BERT's layout and can be computed at position 0."""
     config = getattr(model, "config", None)
@@ -45,11 +53,11 @@ def supports_cls_only(model: nn.Module) -> bool:
     self_attention = getattr(attention, "self", None)
     return bool(
         config is not None and last is not None
-        and all(isinstance(getattr(self_attention, name, None), nn.Linear)
+        and all(_is_projection(getattr(self_attention, name, None))
                 for name in ("query", "key", "value"))
         and isinstance(getattr(self_attention, "num_attention_heads", None), int)
         and isinstance(getattr(self_attention, "attention_head_size", None), int)
-        and all(isinstance(getattr(part, "dense", None), nn.Linear)
+        and all(_is_projection(getattr(part, "dense", None))
                 for part in (getattr(attention, "output", None),
                              getattr(last, "intermediate", None), getattr(last, "output", None)))
         and not getattr(config, "is_decoder", False)

@@ -87,3 +87,51 @@ def test_mean_pooling_still_reads_every_position(bert_dir):
     with torch.no_grad():
         encoded = embedding.encoder.encode(batch(), cls_only=False)
     assert encoded.vectors.shape[0] == sum(len(words) for words in BATCH) + 2  # 3 pieces
+
+
+class _Int8Stand_in(torch.nn.Module):
+    """A position-wise projection that is not an ``nn.Linear`` (as a classifier's int8 layers
+    are while it predicts): it has ``in_features``/``out_features``."""
+
+    def __init__(self, linear: torch.nn.Linear) -> None:
+        super().__init__()
+        self.linear = linear
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.linear(inputs)
+
+
+def test_stand_ins_for_the_projections_keep_the_cls_only_layer(bert_dir):
+    embedding = TransformerDocumentEmbeddings(str(bert_dir), fine_tune=False)
+    attention = embedding.model.encoder.layer[-1].attention.self
+    with torch.no_grad():
+        full = cls_vectors(embedding, use=False)
+        attention.query = _Int8Stand_in(attention.query)
+        assert supports_cls_only(embedding.model)
+        assert torch.allclose(cls_vectors(embedding, use=True), full, atol=1e-5)
+        attention.key = torch.nn.Identity()  # no sizes: not known to be a projection
+        assert not supports_cls_only(embedding.model)
+
+
+def test_an_int8_classifier_runs_the_cls_only_layer(bert_dir, monkeypatch):
+    import tagkit_transformers.encoder as encoder_module
+    from tagkit_core.dictionary import Dictionary
+    from tagkit_core.registry import get_registry
+
+    used = []
+    real = encoder_module.cls_only_last_layer
+    monkeypatch.setattr(encoder_module, "cls_only_last_layer",
+                        lambda model: used.append(model) or real(model))
+    labels = Dictionary(add_unk=False)
+    for value in ("A", "B"):
+        labels.add_item(value)
+    classifier = get_registry().resolve("model", "text_classifier")(
+        TransformerDocumentEmbeddings(str(bert_dir)), label_dictionary=labels, label_type="c")
+    sentences = batch()
+    classifier.predict(sentences, precision="float32")
+    expected = [s.get_labels("c")[0] for s in sentences]
+    classifier.predict(sentences, precision="int8")
+    assert len(used) == 2  # float32 and int8 alike
+    for label, (again,) in zip(expected, (s.get_labels("c") for s in sentences)):
+        assert again.value == label.value and again.score == pytest.approx(label.score, abs=0.02)
