@@ -27,6 +27,7 @@ from tagkit_core.data import Sentence
 from tagkit_core.embeddings import length_groups
 from tagkit_transformers.alignment import sentence_pieces, special_layout
 from tagkit_transformers.cls_only import cls_only_last_layer, supports_cls_only
+from tagkit_transformers.cpu_attention import cpu_attention
 from tagkit_transformers.files import load_pretrained, rebuild
 from tagkit_transformers.window import WindowPlan, plan_windows
 
@@ -151,9 +152,10 @@ class TransformerEncoder(nn.Module):
         plan = plan_windows([ids for ids, _ in pieces], self.capacity, self.prefix,
                             self.suffix, self.pad_id, allow_long)
         device = next(self.model.parameters()).device
-        with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
-            with cls_only_last_layer(self.model) if cls_only else contextlib.nullcontext():
-                cls, vectors = self._read_windows(plan, device, cls_only)
+        with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()), \
+                cpu_attention(self.model, device), \
+                cls_only_last_layer(self.model) if cls_only else contextlib.nullcontext():
+            cls, vectors = self._read_windows(plan, device, cls_only)
         if vectors is None:
             empty = torch.zeros(0, dtype=torch.long, device=device)
             return Encoded(cls.new_zeros(0, cls.shape[-1]), empty, empty, cls)

@@ -1,0 +1,115 @@
+"""Prediction's attention on the CPU: the same vectors as the model's own kernels, used only
+where it may be (CPU, eval mode, no gradients), and the model's setting always put back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import tagkit_transformers.cpu_attention as cpu_attention_module
+from tagkit_core.data import Sentence
+from tagkit_transformers import TransformerDocumentEmbeddings, TransformerWordEmbeddings
+from tagkit_transformers.cpu_attention import NAME, SHORT_ROWS, attention, cpu_attention
+
+BATCH = [["anna", "visits", "unbelievable", "berlin", "!"], ["we", "love", "berlin"],
+         ["cat"]]
+
+
+def batch() -> list[Sentence]:
+    return [Sentence(list(words)) for words in BATCH]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Counts the calls of the written-out attention (through transformers' registry)."""
+    from transformers import AttentionInterface
+
+    seen = []
+
+    def counted(*args, **kwargs):
+        seen.append(args[1].shape)
+        return attention(*args, **kwargs)
+
+    monkeypatch.setitem(AttentionInterface._global_mapping, NAME, counted)
+    return seen
+
+
+@pytest.mark.parametrize("length", [5, SHORT_ROWS - 1, SHORT_ROWS, 23])
+@pytest.mark.parametrize("masked", [False, True])
+def test_it_computes_what_sdpa_computes(length, masked):
+    torch.manual_seed(length)
+    query, key, value = (torch.randn(3, 2, length, 8) for _ in range(3))
+    mask = None
+    if masked:  # sdpa's boolean mask: True attends; each row keeps at least one position
+        mask = torch.ones(3, 1, length, length, dtype=torch.bool)
+        mask[1, ..., length // 2:] = False
+        mask[2, ..., 1:] = False
+    expected = torch.nn.functional.scaled_dot_product_attention(query, key, value,
+                                                                attn_mask=mask)
+    out, weights = attention(torch.nn.Module(), query, key, value, mask, scaling=8 ** -0.5)
+    assert weights is None
+    assert out.shape == (3, length, 2, 8)  # (batch, positions, heads, size), as transformers
+    assert torch.allclose(out.transpose(1, 2), expected, atol=1e-5)
+    if masked:  # an additive mask (eager's) gives the same
+        additive = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+        again, _ = attention(torch.nn.Module(), query, key, value, additive, scaling=8 ** -0.5)
+        assert torch.allclose(again, out, atol=1e-6)
+
+
+def test_under_bfloat16_autocast_the_softmax_runs_in_float32():
+    torch.manual_seed(0)
+    query, key, value = (torch.randn(2, 2, 6, 8, dtype=torch.bfloat16) for _ in range(3))
+    reference = torch.nn.functional.scaled_dot_product_attention(
+        query.float(), key.float(), value.float()).transpose(1, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = attention(torch.nn.Module(), query, key, value, None)
+    assert out.dtype == torch.bfloat16
+    assert torch.allclose(out.float(), reference, atol=0.03)
+
+
+@pytest.mark.parametrize("kind", ["document", "word"])
+def test_prediction_uses_it_and_gives_the_same_vectors(bert_dir, calls, kind):
+    if kind == "document":
+        embedding = TransformerDocumentEmbeddings(str(bert_dir), fine_tune=True)
+    else:
+        embedding = TransformerWordEmbeddings(str(bert_dir), fine_tune=True)
+    embedding.eval()
+    config = embedding.model.config
+    assert config._attn_implementation == "sdpa"
+    with torch.no_grad():
+        with pytest.MonkeyPatch.context() as patch:  # the model's own kernel
+            patch.setattr(cpu_attention_module, "_REPLACES", ())
+            own = embedding.encoder.encode(batch())
+        assert not calls
+        fast = embedding.encoder.encode(batch())
+    assert len(calls) == config.num_hidden_layers
+    assert config._attn_implementation == "sdpa"  # put back
+    assert torch.allclose(fast.vectors, own.vectors, atol=1e-5)
+    assert torch.allclose(fast.cls, own.cls, atol=1e-5)
+
+
+def test_training_and_gradients_keep_the_models_kernel(bert_dir, calls):
+    embedding = TransformerDocumentEmbeddings(str(bert_dir), fine_tune=True)
+    embedding.train()
+    embedding.encoder.encode(batch()).cls.sum().backward()  # training: sdpa, with its backward
+    embedding.eval()
+    embedding.encoder.encode(batch())  # eval with gradients (a gradient check, say)
+    assert not calls
+
+
+def test_other_kernels_and_devices_are_left_alone(bert_dir, monkeypatch):
+    embedding = TransformerDocumentEmbeddings(str(bert_dir), fine_tune=False)
+    model, config = embedding.model, embedding.model.config
+    with torch.no_grad():
+        with cpu_attention(model, torch.device("cpu")):
+            assert config._attn_implementation == NAME
+        with cpu_attention(model, torch.device("cuda")):
+            assert config._attn_implementation == "sdpa"
+        monkeypatch.setattr(config, "_attn_implementation", "flex_attention")
+        with cpu_attention(model, torch.device("cpu")):
+            assert config._attn_implementation == "flex_attention"
+        monkeypatch.undo()
+        with pytest.raises(RuntimeError, match="boom"):  # put back after an error too
+            with cpu_attention(model, torch.device("cpu")):
+                raise RuntimeError("boom")
+    assert config._attn_implementation == "sdpa"
