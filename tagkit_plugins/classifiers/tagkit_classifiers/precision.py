@@ -6,13 +6,21 @@ and a CPU reaches a few times its float32 rate in narrower types:
 * ``bfloat16``: the forward pass under ``torch.autocast`` (products in bfloat16, normalisations
   and the scores in float32); fast where the CPU has native bfloat16 (AVX512-BF16, AMX) and on
   GPUs.
-* ``int8``: every ``nn.Linear`` runs as a dynamically quantized one (int8 weights, each
-  batch's activations quantized on the fly: ``torch.ao.nn.quantized.dynamic.Linear``), fast on
-  x86 CPUs with AVX512-VNNI. CPU only. The quantized layers are swapped in for the call and
-  swapped out afterwards, so the model itself (training, saving) never changes; they are kept
-  between calls and rebuilt when a weight changes (its in-place version counter moves).
-  PyTorch marks these quantized-tensor operations as deprecated (to move to ``torchao``): the
-  option works with the pinned torch, and says so clearly where a later torch lacks them.
+* ``int8``: every ``nn.Linear`` runs its product in int8 (:class:`Int8Linear`): the weights
+  quantized once, one scale per output channel, and each input row (a token) quantized on the
+  fly with its own scale, then ``torch._int_mm`` (int8 x int8 -> int32, AVX512-VNNI on x86)
+  and the two scales applied to the result. CPU only. The int8 layers are swapped in for the
+  call and swapped out afterwards, so the model itself (training, saving) never changes; they
+  are kept between calls and rebuilt when a weight changes (its in-place version counter
+  moves).
+
+  Why a scale per row and not PyTorch's dynamic quantization (``torch.ao``, used here before):
+  that quantizes a whole batch's activations with one scale, so one token with large values
+  coarsens every other token's, and a text's label depended on which texts shared its batch
+  (docs/benchmarks.md, sections E and F: 6 to 14 of 500 TREC labels changed). With a scale
+  per row each text's result is its own, whatever the batch, and the labels stay float32's
+  (section P). ``torch.ao``'s quantized modules are also deprecated; ``torch._int_mm`` is the
+  product torchao's int8 schemes use.
 
 Training always runs in float32; docs/benchmarks.md has each setting's speed and accuracy.
 """
@@ -20,15 +28,15 @@ Training always runs in float32; docs/benchmarks.md has each setting's speed and
 from __future__ import annotations
 
 import contextlib
-import warnings
 from typing import Iterator
 
 import torch
 from torch import nn
 
-__all__ = ["PRECISIONS", "check_precision", "precision_context"]
+__all__ = ["PRECISIONS", "Int8Linear", "check_precision", "precision_context"]
 
 PRECISIONS = ("float32", "bfloat16", "int8")
+_TINY = 1e-12  # an all-zero row or channel keeps scale > 0: its int8 values are all 0
 
 
 def check_precision(precision: str, device: torch.device) -> None:
@@ -58,26 +66,88 @@ def _version(linear: nn.Linear) -> tuple:
                  if p is not None)
 
 
-def _quantized(linear: nn.Linear) -> nn.Module:
-    try:
-        from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
-        from torch.ao.quantization import default_dynamic_qconfig
-    except ImportError as error:  # a torch without the deprecated quantized modules
-        raise RuntimeError(f"precision='int8' needs torch.ao's dynamic quantization, which "
-                           f"this torch ({torch.__version__}) lacks: {error}") from None
-    linear.qconfig = default_dynamic_qconfig
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the deprecation notice, once per layer
-            return DynamicLinear.from_float(linear)
-    finally:
-        del linear.qconfig
+def _quantize_rows(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 of each row of a float ``matrix``, and each row's scale (a column)."""
+    # the largest magnitude as max(max, -min): two reductions and no |matrix| temporary
+    scale = torch.maximum(matrix.amax(dim=1, keepdim=True), matrix.amin(dim=1, keepdim=True).neg_())
+    scale.clamp_(min=_TINY).div_(127.0)
+    return torch.mul(matrix, scale.reciprocal()).round_().to(torch.int8), scale
+
+
+class _LastInput:
+    """The input a model's int8 layers quantized last, for its siblings.
+
+    A transformer's query, key and value projections read the same tensor; the first
+    quantizes it and the other two take its rows as they are (3% of prediction's
+    time, saved). Recognised by identity and by its in-place version, so an input changed in
+    between is quantized again. Emptied when the swap ends, keeping no tensor alive."""
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.tensor: torch.Tensor | None = None
+        self.version = -1
+        self.quantized: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def get(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        if self.tensor is inputs and self.version == inputs._version:
+            return self.quantized
+        return None
+
+    def put(self, inputs: torch.Tensor, quantized: tuple[torch.Tensor, torch.Tensor]) -> None:
+        if not inputs.is_inference():  # inference tensors keep no version: never shared
+            self.tensor, self.version, self.quantized = inputs, inputs._version, quantized
+
+
+class Int8Linear(nn.Module):
+    """``linear``'s forward with an int8 product; built from (and a frozen copy of) ``linear``.
+
+    The weight becomes int8 with one scale per output channel, stored transposed as
+    ``_int_mm`` wants it; each call quantizes each input row with its own scale. The result
+    is ``int32 product x row scale x channel scale + bias``, in float32, then the input's
+    dtype. The extra passes over the output cost about a sixth of the product itself, less
+    than the int8 product saves over bfloat16 (about half). ``last_input``, shared by a
+    model's int8 layers, lets layers reading the same tensor quantize it once.
+    """
+
+    def __init__(self, linear: nn.Linear, last_input: _LastInput | None = None) -> None:
+        super().__init__()
+        weight = linear.weight.detach().float()
+        weight_int8, scale = _quantize_rows(weight)
+        self.register_buffer("weight_int8_t", weight_int8.t().contiguous())
+        self.register_buffer("weight_scale", scale.view(-1))
+        bias = None if linear.bias is None else linear.bias.detach().float()
+        self.register_buffer("bias", bias)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.last_input = last_input if last_input is not None else _LastInput()
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        quantized = self.last_input.get(inputs)
+        if quantized is None:
+            quantized = _quantize_rows(inputs.reshape(-1, self.in_features).float())
+            self.last_input.put(inputs, quantized)
+        rows_int8, row_scale = quantized
+        out = torch._int_mm(rows_int8, self.weight_int8_t).float().mul_(row_scale)
+        if self.bias is None:
+            out.mul_(self.weight_scale)
+        else:  # bias + out * channel scale, written over out: one pass instead of two
+            torch.addcmul(self.bias, out, self.weight_scale, out=out)
+        return out.view(*inputs.shape[:-1], self.out_features).to(inputs.dtype)
+
+
+def _quantized(linear: nn.Linear, last_input: _LastInput) -> nn.Module:
+    if not hasattr(torch, "_int_mm"):
+        raise RuntimeError(f"precision='int8' needs torch._int_mm, which this torch "
+                           f"({torch.__version__}) lacks")
+    return Int8Linear(linear, last_input)
 
 
 @contextlib.contextmanager
 def _int8_linears(model: nn.Module) -> Iterator[None]:
     """Swap each plain ``nn.Linear`` of ``model`` for its cached int8 twin, and back."""
     cache: dict[int, tuple[tuple, nn.Module]] = model.__dict__.setdefault("_int8_linears", {})
+    last_input = model.__dict__.setdefault("_int8_last_input", _LastInput())
     swapped = []
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -86,11 +156,12 @@ def _int8_linears(model: nn.Module) -> Iterator[None]:
             key = _version(child)
             kept = cache.get(id(child))
             if kept is None or kept[0] != key:
-                kept = cache[id(child)] = (key, _quantized(child))
+                kept = cache[id(child)] = (key, _quantized(child, last_input))
             parent._modules[name] = kept[1]
             swapped.append((parent, name, child))
     try:
         yield
     finally:
+        last_input.clear()
         for parent, name, child in swapped:
             parent._modules[name] = child

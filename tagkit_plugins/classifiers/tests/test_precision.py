@@ -1,0 +1,85 @@
+"""``precision="int8"``'s layers: close to float32, each row's result its own whatever shares
+its batch, and an input quantized once for the layers that read it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import tagkit_classifiers.precision as precision
+from tagkit_classifiers.precision import Int8Linear
+
+
+def linear(inputs: int = 48, outputs: int = 40, bias: bool = True) -> nn.Linear:
+    torch.manual_seed(0)
+    return nn.Linear(inputs, outputs, bias=bias)
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_it_stays_close_to_float32(bias):
+    layer = linear(bias=bias)
+    inputs = torch.randn(3, 7, 48)
+    expected = layer(inputs).detach()
+    out = Int8Linear(layer)(inputs)
+    assert out.shape == expected.shape and out.dtype == torch.float32
+    # int8 on both sides: about 1% of the output's spread
+    assert (out - expected).abs().max() < 0.02 * expected.abs().max()
+
+
+def test_a_rows_result_does_not_depend_on_the_other_rows():
+    """The reason for a scale per row: with one scale per batch (torch.ao's dynamic
+    quantization), a row with large values coarsened every other row of its batch."""
+    layer = Int8Linear(linear())
+    torch.manual_seed(1)
+    row = torch.randn(1, 48)
+    loud = torch.randn(5, 48) * 1000.0
+    alone = layer(row)
+    together = layer(torch.cat([loud[:2], row, loud[2:]]))[2:3]
+    assert torch.equal(alone, together)
+    per_batch_scale = row.abs().max() / loud.abs().max()  # what one scale would leave it
+    assert per_batch_scale < 0.01
+
+
+def test_bfloat16_inputs_come_back_as_bfloat16_and_zero_rows_as_the_bias():
+    layer = linear()
+    out = Int8Linear(layer)(torch.zeros(2, 48, dtype=torch.bfloat16))
+    assert out.dtype == torch.bfloat16
+    assert torch.allclose(out.float(), layer.bias.detach().expand(2, -1), atol=0.01)
+
+
+def test_layers_reading_one_tensor_quantize_it_once(monkeypatch):
+    counted = []
+    real = precision._quantize_rows
+    monkeypatch.setattr(precision, "_quantize_rows",
+                        lambda matrix: counted.append(matrix.shape) or real(matrix))
+    model = nn.ModuleDict({"query": linear(), "key": linear(), "value": linear()})
+    with torch.no_grad(), precision._int8_linears(model):
+        counted.clear()  # the weights' quantization, when the twins were built
+        inputs = torch.randn(4, 48)
+        query, key = model["query"](inputs), model["key"](inputs)
+        assert len(counted) == 1
+        inputs.mul_(2.0)  # changed in place: quantized again, and the result follows
+        value = model["value"](inputs)
+        assert len(counted) == 2
+        model["query"](inputs.clone())  # another tensor: its own quantization
+        assert len(counted) == 3
+        assert torch.equal(value, Int8Linear(linear())(inputs))  # the same weights, fresh
+    assert all(type(layer) is nn.Linear for layer in model.values())
+    last = model.__dict__["_int8_last_input"]
+    assert last.tensor is None and last.quantized is None  # nothing kept alive
+    assert query.shape == key.shape == (4, 40)
+
+
+def test_inference_tensors_are_quantized_every_time(monkeypatch):
+    counted = []
+    real = precision._quantize_rows
+    monkeypatch.setattr(precision, "_quantize_rows",
+                        lambda matrix: counted.append(1) or real(matrix))
+    model = nn.ModuleDict({"a": linear(), "b": linear()})
+    with torch.inference_mode(), precision._int8_linears(model):
+        counted.clear()
+        inputs = torch.randn(4, 48)
+        model["a"](inputs)
+        model["b"](inputs)
+    assert len(counted) == 2  # no version counter to trust: no sharing
