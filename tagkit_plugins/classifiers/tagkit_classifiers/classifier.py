@@ -232,7 +232,8 @@ class TextClassifier(Model):
         (matrix products in bfloat16, the scores back in float32): on CPUs with native
         bfloat16 (AVX512-BF16, AMX) and on GPUs a transformer classifier predicts faster, with
         almost always the same labels. ``precision="int8"`` (CPU only) runs the linear layers
-        dynamically quantized to int8. Training always runs in float32; see
+        as int8 products with a scale per input row (token), faster still, with almost always
+        float32's labels. Training always runs in float32; see
         :mod:`tagkit_classifiers.precision`.
         """
         check_precision(precision, self.device)
