@@ -7,11 +7,13 @@ these tests check the command's reading, chunking and writing, not the models; t
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -222,3 +224,62 @@ def test_written_chunks_are_freed_without_the_cycle_collector(tagger_path, monke
         gc.enable()
     assert result.exit_code == 0 and len(seen) == 20
     assert alive == 0
+
+
+@pytest.mark.parametrize("fixture, precision", [("classifier_path", "int8"),
+                                                ("classifier_path", "bfloat16"),
+                                                ("tagger_path", "bfloat16")])
+def test_precision_is_predicts(fixture, precision, request, monkeypatch):
+    path = request.getfixturevalue(fixture)
+    model = load_model(path, device="cpu")
+    asked = []
+    real = type(model).predict
+
+    @functools.wraps(real)
+    def spied(self, *args, **kwargs):
+        asked.append(kwargs.get("precision"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "predict", spied)
+    texts = ["good great", "awful poor", "the cat sings ."]
+    result = run([str(path), "--precision", precision, "--output-format", "jsonl"],
+                 input="\n".join(texts) + "\n")
+    assert result.exit_code == 0, result.output
+    assert asked == [precision, precision]  # the up-front check, then the one chunk
+    records = [json.loads(line) for line in result.output.splitlines()]
+    name = "sentiment" if fixture == "classifier_path" else "upos"
+
+    def api(how: str) -> tuple[list, list]:
+        sentences = [Sentence(text) for text in texts]
+        model.predict(sentences, precision=how)
+        if fixture == "classifier_path":
+            found = [s.get_labels(name) for s in sentences]
+            return [[x.value for x in f] for f in found], [x.score for f in found for x in f]
+        return ([[t.get_tag(name) for t in s] for s in sentences],
+                [t.get_label(name).score for s in sentences for t in s])
+
+    labels, scores = api(precision)
+    assert [r["labels"] for r in records] == labels
+    written = [score for r in records for score in r["scores"]]
+    assert written == pytest.approx(scores, abs=1e-6)  # jsonl keeps 6 decimals
+
+
+def test_a_precision_the_model_lacks_stops_before_reading(tagger_path, classifier_path):
+    tagger = run([str(tagger_path), "--precision", "int8"], input="the cat\n")
+    assert tagger.exit_code == 2 and "--precision" in tagger.output
+    assert "precision must be one of ['bfloat16', 'float32'], got 'int8'" in tagger.output
+    assert "Sentence[" not in tagger.output  # nothing was predicted or written
+    typo = run([str(classifier_path), "--precision", "fp16"], input="good\n")
+    assert typo.exit_code == 2 and "got 'fp16'" in typo.output
+
+
+def test_a_model_without_precision_is_told_so():
+    from tagkit_core.cli.predict import _precision_options
+
+    class Plain:  # a third-party model whose predict has no precision keyword
+        def predict(self, sentences, mini_batch_size=32, label_name=None):
+            raise AssertionError("not to be called")
+
+    assert _precision_options(Plain(), None) == {}
+    with pytest.raises(click.BadParameter, match="Plain.predict takes no precision"):
+        _precision_options(Plain(), "int8")

@@ -14,6 +14,7 @@ chunks before it are already written).
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -53,19 +54,23 @@ __all__ = ["predict"]
               default=None, help="Write here instead of stdout.")
 @click.option("--device", default=None, metavar="DEVICE",
               help="cpu, cuda, cuda:1... Default: the GPU when there is one.")
+@click.option("--precision", default=None, metavar="NAME",
+              help="The arithmetic of the model's predict(precision=...): float32 (the "
+                   "default), bfloat16, or int8 (text classifiers, on the CPU).")
 def predict(model_path: Path, input_name: str, input_format: str | None, output_format: str,
             no_tokenize: bool, chunk_size: int, mini_batch_size: int,
-            output_path: Path | None, device: str | None) -> None:
+            output_path: Path | None, device: str | None, precision: str | None) -> None:
     """Tag or classify the sentences of FILE (stdin when '-' or absent) with MODEL."""
     model = load_cli_model(model_path, device)
     label_name = label_name_of(model)
+    options = _precision_options(model, precision)
     with _open_input(input_name) as stream:
         out = _open_output(output_path)
         try:
             _predict_stream(model, stream, input_name, out, input_format=input_format,
                             output_format=output_format, tokenize=not no_tokenize,
                             chunk_size=chunk_size, mini_batch_size=mini_batch_size,
-                            label_name=label_name)
+                            label_name=label_name, options=options)
             out.flush()
         except BrokenPipeError:
             _silence_stdout()
@@ -75,9 +80,25 @@ def predict(model_path: Path, input_name: str, input_format: str | None, output_
                 out.close()
 
 
+def _precision_options(model, precision: str | None) -> dict[str, str]:
+    """``predict``'s keyword for ``--precision``, checked before any input is read: the
+    model's ``predict`` must take it, and must accept the value (asked with no sentences)."""
+    if precision is None:
+        return {}
+    parameters = inspect.signature(model.predict).parameters.values()
+    if not any(p.name == "precision" or p.kind is p.VAR_KEYWORD for p in parameters):
+        raise click.BadParameter(f"{type(model).__name__}.predict takes no precision",
+                                 param_hint="--precision")
+    try:
+        model.predict([], precision=precision)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--precision") from None
+    return {"precision": precision}
+
+
 def _predict_stream(model, stream: BinaryIO, name: str, out: TextIO, *, input_format: str | None,
                     output_format: str, tokenize: bool, chunk_size: int, mini_batch_size: int,
-                    label_name: str) -> None:
+                    label_name: str, options: dict[str, str]) -> None:
     shown = "<stdin>" if name == "-" else name
     lines = numbered_lines(stream, shown)
     if input_format is None:
@@ -86,7 +107,7 @@ def _predict_stream(model, stream: BinaryIO, name: str, out: TextIO, *, input_fo
     sentences = read_sentences(lines, input_format, shown, tokenize=tokenize)
     for chunk in chunked(sentences, chunk_size):
         batch = [sentence for sentence, _ in chunk]
-        model.predict(batch, mini_batch_size=mini_batch_size, label_name=label_name)
+        model.predict(batch, mini_batch_size=mini_batch_size, label_name=label_name, **options)
         for sentence in batch:
             write(sentence, out)
         _release(batch)
