@@ -6,6 +6,7 @@ tagkit-datasets' own readers: the command must add nothing and lose nothing on t
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -116,3 +117,32 @@ def test_a_classifier_refuses_token_labels(classifier_path, tmp_path):
     result = run([str(classifier_path), str(source)])
     assert result.exit_code == 1
     assert "has no sentence-level 'sentiment' labels" in result.output
+
+
+@pytest.mark.parametrize("precision", ["int8", "bfloat16"])
+def test_precision_is_evaluates(classifier_path, tmp_path, monkeypatch, precision):
+    texts = toy_reviews(12, seed=5)
+    source = tmp_path / "reviews.txt"
+    source.write_text("".join(f"__label__{t.get_labels('sentiment')[0].value} "
+                              f"{t.to_plain_string()}\n" for t in texts))
+    model = load_model(classifier_path, device="cpu")
+    asked = []
+    real = type(model).evaluate
+
+    @functools.wraps(real)
+    def spied(self, *args, **kwargs):
+        asked.append(kwargs.get("precision"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "evaluate", spied)
+    result = run([str(classifier_path), str(source), "--json", "--precision", precision])
+    assert result.exit_code == 0, result.output
+    assert asked == [precision]
+    assert json.loads(result.stdout)["main_score"] == pytest.approx(
+        model.evaluate(toy_reviews(12, seed=5), precision=precision).main_score)
+
+
+def test_a_precision_the_model_lacks_is_a_usage_error(tagger_path):
+    tagged = run([str(tagger_path), "UD_ENGLISH", "--precision", "int8"])  # refused before
+    assert tagged.exit_code == 2 and "--precision" in tagged.output  # the data is read
+    assert "got 'int8'" in tagged.output

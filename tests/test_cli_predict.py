@@ -274,12 +274,12 @@ def test_a_precision_the_model_lacks_stops_before_reading(tagger_path, classifie
 
 
 def test_a_model_without_precision_is_told_so():
-    from tagkit_core.cli.predict import _precision_options
+    from tagkit_core.cli.loading import precision_options
 
     class Plain:  # a third-party model whose predict has no precision keyword
-        def predict(self, sentences, mini_batch_size=32, label_name=None):
+        def predict(self, sentences, mini_batch_size=32, label_name=None, **kwargs):
             raise AssertionError("not to be called")
 
-    assert _precision_options(Plain(), None) == {}
+    assert precision_options(Plain(), None, "predict") == {}
     with pytest.raises(click.BadParameter, match="Plain.predict takes no precision"):
-        _precision_options(Plain(), "int8")
+        precision_options(Plain(), "int8", "predict")

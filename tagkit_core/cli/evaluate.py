@@ -24,7 +24,12 @@ from typing import Any
 import click
 
 from tagkit_core.cli.group import load_registry
-from tagkit_core.cli.loading import label_name_of, load_cli_model
+from tagkit_core.cli.loading import (
+    label_name_of,
+    load_cli_model,
+    precision_option,
+    precision_options,
+)
 from tagkit_core.cli.predict_output import predicted_labels
 from tagkit_core.data import Sentence
 
@@ -49,12 +54,14 @@ DATASETS_DISTRIBUTION = "tagkit-datasets"
 @click.option("--device", default=None, metavar="DEVICE",
               help="cpu, cuda, cuda:1... Default: the GPU when there is one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@precision_option
 def evaluate(model_path: Path, data: str, split: str, file_format: str | None,
              gold_column: int | None, mini_batch_size: int, device: str | None,
-             as_json: bool) -> None:
+             as_json: bool, precision: str | None) -> None:
     """Score MODEL on a registered dataset's split, or on a gold FILE."""
     model = load_cli_model(model_path, device)
     label_type = label_name_of(model)
+    options = precision_options(model, precision, "evaluate")
     if Path(data).is_file():
         sentences = _read_file(Path(data), file_format, label_type, gold_column)
         source, split_name = data, None
@@ -64,7 +71,7 @@ def evaluate(model_path: Path, data: str, split: str, file_format: str | None,
     sentences = [sentence for sentence in sentences if len(sentence)]
     _check_gold(model, sentences, label_type, source)
     result = model.evaluate(sentences, gold_label_type=label_type,
-                            mini_batch_size=mini_batch_size)
+                            mini_batch_size=mini_batch_size, **options)
     if as_json:
         click.echo(json.dumps(_finite({
             "model": str(model_path), "data": source, "split": split_name,

@@ -9,12 +9,13 @@ file and, for a missing plugin, the distribution to install.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
 import click
 
-__all__ = ["load_cli_model", "label_name_of"]
+__all__ = ["load_cli_model", "label_name_of", "precision_option", "precision_options"]
 
 
 def load_cli_model(path: Path, device: str | None = None) -> Any:
@@ -54,3 +55,26 @@ def label_name_of(model: Any) -> str:
     """The label type the model predicts (a tagger's tag type, a classifier's label type)."""
     name = getattr(model, "label_type", None) or getattr(model, "tag_type", None)
     return name if isinstance(name, str) and name else "label"
+
+
+#: ``--precision`` of ``predict`` and ``evaluate``: passed on to the model's method.
+precision_option = click.option(
+    "--precision", default=None, metavar="NAME",
+    help="The model's arithmetic, as its predict(precision=...) takes it: float32 (the "
+         "default), bfloat16, or int8 (text classifiers, on the CPU).")
+
+
+def precision_options(model: Any, precision: str | None, method: str) -> dict[str, str]:
+    """The keyword for ``--precision``, checked before any data is read: the model's
+    ``method`` (``predict`` or ``evaluate``) must name a ``precision`` parameter, and
+    ``predict`` must accept the value (asked with no sentences, so nothing runs)."""
+    if precision is None:
+        return {}
+    if "precision" not in inspect.signature(getattr(model, method)).parameters:
+        raise click.BadParameter(f"{type(model).__name__}.{method} takes no precision",
+                                 param_hint="--precision")
+    try:
+        model.predict([], precision=precision)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--precision") from None
+    return {"precision": precision}

@@ -14,7 +14,6 @@ chunks before it are already written).
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
 from pathlib import Path
@@ -22,7 +21,12 @@ from typing import BinaryIO, TextIO
 
 import click
 
-from tagkit_core.cli.loading import label_name_of, load_cli_model
+from tagkit_core.cli.loading import (
+    label_name_of,
+    load_cli_model,
+    precision_option,
+    precision_options,
+)
 from tagkit_core.cli.predict_input import (
     INPUT_FORMATS,
     chunked,
@@ -54,16 +58,14 @@ __all__ = ["predict"]
               default=None, help="Write here instead of stdout.")
 @click.option("--device", default=None, metavar="DEVICE",
               help="cpu, cuda, cuda:1... Default: the GPU when there is one.")
-@click.option("--precision", default=None, metavar="NAME",
-              help="The arithmetic of the model's predict(precision=...): float32 (the "
-                   "default), bfloat16, or int8 (text classifiers, on the CPU).")
+@precision_option
 def predict(model_path: Path, input_name: str, input_format: str | None, output_format: str,
             no_tokenize: bool, chunk_size: int, mini_batch_size: int,
             output_path: Path | None, device: str | None, precision: str | None) -> None:
     """Tag or classify the sentences of FILE (stdin when '-' or absent) with MODEL."""
     model = load_cli_model(model_path, device)
     label_name = label_name_of(model)
-    options = _precision_options(model, precision)
+    options = precision_options(model, precision, "predict")
     with _open_input(input_name) as stream:
         out = _open_output(output_path)
         try:
@@ -78,22 +80,6 @@ def predict(model_path: Path, input_name: str, input_format: str | None, output_
         finally:
             if out is not sys.stdout:
                 out.close()
-
-
-def _precision_options(model, precision: str | None) -> dict[str, str]:
-    """``predict``'s keyword for ``--precision``, checked before any input is read: the
-    model's ``predict`` must take it, and must accept the value (asked with no sentences)."""
-    if precision is None:
-        return {}
-    parameters = inspect.signature(model.predict).parameters.values()
-    if not any(p.name == "precision" or p.kind is p.VAR_KEYWORD for p in parameters):
-        raise click.BadParameter(f"{type(model).__name__}.predict takes no precision",
-                                 param_hint="--precision")
-    try:
-        model.predict([], precision=precision)
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--precision") from None
-    return {"precision": precision}
 
 
 def _predict_stream(model, stream: BinaryIO, name: str, out: TextIO, *, input_format: str | None,

@@ -298,20 +298,24 @@ class TextClassifier(Model):
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, sentences: Sequence[Sentence], gold_label_type: str | None = None,
                  mini_batch_size: int = 32, embedding_storage_mode: str | StorageMode = "none",
-                 out_path: str | Path | None = None, **kwargs: Any) -> Result:
+                 out_path: str | Path | None = None, precision: str = "float32",
+                 **kwargs: Any) -> Result:
         """Score predictions against the gold labels (see :mod:`tagkit_classifiers.metrics`).
 
         Main score: accuracy (single-label) or micro F1 (multi-label); ``scores`` also holds
         ``micro_f1``, ``macro_f1``, ``sample_f1`` (multi-label) and the dev ``loss``. Empty
         texts are not scored. ``out_path`` gets one line per text: text, gold and predicted
-        labels, tab-separated (several labels joined by ``|``).
+        labels, tab-separated (several labels joined by ``|``). ``precision`` is
+        ``predict``'s: evaluate a model as it will be run.
         """
         if kwargs:
             raise TypeError(f"evaluate() got unexpected arguments: {', '.join(kwargs)}")
+        check_precision(precision, self.device)
         sentences = [s for s in sentences if len(s)]
         gold_label_type = gold_label_type or self._resolve_label_type(sentences)
-        loss_sum, count = self._predict(sentences, mini_batch_size, False, False, _PREDICTED,
-                                        gold_label_type, embedding_storage_mode)
+        with precision_context(self, precision):
+            loss_sum, count = self._predict(sentences, mini_batch_size, False, False,
+                                            _PREDICTED, gold_label_type, embedding_storage_mode)
         gold = [sentence_labels(s, gold_label_type) for s in sentences]
         guessed = [sentence_labels(s, _PREDICTED) for s in sentences]
         for sentence in sentences:

@@ -325,3 +325,17 @@ def test_chunked_batches_give_the_whole_batches_weights(toy_document, toy_corpus
         weights.append({k: v.clone() for k, v in classifier.state_dict().items()})
     for name, value in weights[0].items():
         assert torch.allclose(value, weights[1][name], atol=1e-6), name
+
+
+def test_evaluate_runs_in_predicts_precision(toy_document):
+    classifier = TextClassifier(toy_document(), dictionary("NUM", "HUM", "LOC"), "class")
+    texts = [Sentence("who is paris"), Sentence("where is it"), Sentence("how many")]
+    for sentence, gold in zip(texts, ("HUM", "LOC", "NUM")):
+        sentence.set_label("class", gold)
+    guesses = [Sentence(s.to_plain_string()) for s in texts]
+    classifier.predict(guesses, precision="int8")
+    expected = sum(g.get_labels("class")[0].value == s.get_labels("class")[0].value
+                   for g, s in zip(guesses, texts)) / 3
+    assert classifier.evaluate(texts, precision="int8").main_score == pytest.approx(expected)
+    with pytest.raises(ValueError, match="precision must be"):
+        classifier.evaluate(texts, precision="float16")
