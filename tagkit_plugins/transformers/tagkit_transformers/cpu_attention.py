@@ -13,12 +13,14 @@ CPU with PyTorch 2.13:
   longer rows are fast again, faster than written out).
 
 So while a model predicts on the CPU (no gradients, eval mode), :func:`cpu_attention` swaps the
-model's attention for :func:`attention`: the two products, the mask, and the softmax written
-out for rows shorter than :data:`SHORT_ROWS` and ``torch.softmax`` otherwise. The scores and the
+model's ``sdpa`` for :func:`attention`: the two products, the mask, and the softmax written out
+for rows shorter than :data:`SHORT_ROWS` and ``torch.softmax`` otherwise. The scores and the
 softmax are float32 also under bfloat16 autocast. It is registered with transformers'
 ``AttentionInterface`` (its extension point for attention functions) under :data:`NAME`, with
-the boolean masks ``sdpa`` uses. Training keeps the model's own kernel: its backward is
-``sdpa``'s. docs/benchmarks.md (issue 18, section P) has the measurements.
+the boolean masks ``sdpa`` uses. What it does not write out it hands to transformers' own
+``sdpa`` function, unchanged: causal attention without a mask (a decoder's), grouped key-value
+heads, a position bias, soft-capping. A model set to another kernel (``eager``, flash, flex)
+and training keep their kernel. docs/benchmarks.md (issue 18, section P) has the measurements.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 from transformers import AttentionInterface
+from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
 __all__ = ["NAME", "SHORT_ROWS", "attention", "cpu_attention"]
@@ -36,8 +39,8 @@ __all__ = ["NAME", "SHORT_ROWS", "attention", "cpu_attention"]
 NAME = "tagkit_cpu_inference"
 #: Rows shorter than this get the written-out softmax (see the module doc).
 SHORT_ROWS = 16
-#: The model kernels this one may stand in for: both compute the same function.
-_REPLACES = ("sdpa", "eager")
+#: The model kernel this one stands in for (and hands what it does not write out to).
+_REPLACES = ("sdpa",)
 
 
 def _softmax(scores: torch.Tensor) -> torch.Tensor:
@@ -48,11 +51,27 @@ def _softmax(scores: torch.Tensor) -> torch.Tensor:
     return scores.div_(scores.sum(dim=-1, keepdim=True))
 
 
+def _written_out(module: nn.Module, query: torch.Tensor, key: torch.Tensor,
+                 attention_mask: torch.Tensor | None, kwargs: dict[str, Any]) -> bool:
+    """Whether :func:`attention` computes what ``sdpa_attention_forward`` would: plain
+    attention over the given mask, as in BERT-style encoders."""
+    causal = kwargs.get("is_causal")
+    causal = getattr(module, "is_causal", True) if causal is None else causal
+    return not ((causal and attention_mask is None and query.shape[2] > 1)
+                or getattr(module, "num_key_value_groups", 1) > 1
+                or key.shape[1] != query.shape[1]
+                or kwargs.get("position_bias") is not None
+                or kwargs.get("softcap") is not None)
+
+
 def attention(module: nn.Module, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
               attention_mask: torch.Tensor | None, scaling: float | None = None,
               dropout: float = 0.0, **kwargs: Any) -> tuple[torch.Tensor, None]:
     """transformers' attention-function signature: ``(batch, heads, positions, size)`` in,
     ``(batch, positions, heads, size)`` out. No dropout: it runs in eval mode only."""
+    if not _written_out(module, query, key, attention_mask, kwargs):
+        return sdpa_attention_forward(module, query, key, value, attention_mask,
+                                      dropout=dropout, scaling=scaling, **kwargs)
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
     scores = torch.matmul(query, key.transpose(2, 3)).float().mul_(scaling)
@@ -72,8 +91,8 @@ ALL_MASK_ATTENTION_FUNCTIONS.register(NAME, sdpa_mask)
 @contextlib.contextmanager
 def cpu_attention(model: nn.Module, device: torch.device) -> Iterator[None]:
     """Within the block, ``model`` attends with :func:`attention` where that is the same
-    function and faster: on the CPU, in eval mode, without gradients, in place of ``sdpa`` or
-    ``eager``. Anything else (a GPU, training, another kernel) runs unchanged."""
+    function and faster: on the CPU, in eval mode, without gradients, in place of ``sdpa``.
+    Anything else (a GPU, training, another kernel) runs unchanged."""
     config = getattr(model, "config", None)
     current = getattr(config, "_attn_implementation", None)
     if (device.type != "cpu" or model.training or torch.is_grad_enabled()

@@ -15,6 +15,16 @@ BATCH = [["anna", "visits", "unbelievable", "berlin", "!"], ["we", "love", "berl
          ["cat"]]
 
 
+class Encoder(torch.nn.Module):
+    """An encoder's attention module as transformers passes it: not causal."""
+
+    is_causal = False
+
+
+class Decoder(torch.nn.Module):
+    is_causal = True
+
+
 def batch() -> list[Sentence]:
     return [Sentence(list(words)) for words in BATCH]
 
@@ -46,13 +56,13 @@ def test_it_computes_what_sdpa_computes(length, masked):
         mask[2, ..., 1:] = False
     expected = torch.nn.functional.scaled_dot_product_attention(query, key, value,
                                                                 attn_mask=mask)
-    out, weights = attention(torch.nn.Module(), query, key, value, mask, scaling=8 ** -0.5)
+    out, weights = attention(Encoder(), query, key, value, mask, scaling=8 ** -0.5)
     assert weights is None
     assert out.shape == (3, length, 2, 8)  # (batch, positions, heads, size), as transformers
     assert torch.allclose(out.transpose(1, 2), expected, atol=1e-5)
     if masked:  # an additive mask (eager's) gives the same
         additive = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
-        again, _ = attention(torch.nn.Module(), query, key, value, additive, scaling=8 ** -0.5)
+        again, _ = attention(Encoder(), query, key, value, additive, scaling=8 ** -0.5)
         assert torch.allclose(again, out, atol=1e-6)
 
 
@@ -62,13 +72,37 @@ def test_under_bfloat16_autocast_the_softmax_runs_in_float32():
     reference = torch.nn.functional.scaled_dot_product_attention(
         query.float(), key.float(), value.float()).transpose(1, 2)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        out, _ = attention(torch.nn.Module(), query, key, value, None)
+        out, _ = attention(Encoder(), query, key, value, None)
     assert out.dtype == torch.bfloat16
     assert torch.allclose(out.float(), reference, atol=0.03)
 
 
+def test_what_it_does_not_write_out_goes_to_transformers_sdpa(monkeypatch):
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    handed = []
+    monkeypatch.setattr(cpu_attention_module, "sdpa_attention_forward",
+                        lambda *a, **k: handed.append(k) or sdpa_attention_forward(*a, **k))
+    torch.manual_seed(2)
+    query, key, value = (torch.randn(2, 4, 6, 8) for _ in range(3))
+    # a decoder without a mask: causal, as sdpa makes it
+    out, _ = attention(Decoder(), query, key, value, None, scaling=8 ** -0.5)
+    causal = torch.nn.functional.scaled_dot_product_attention(query, key, value, is_causal=True)
+    assert len(handed) == 1 and torch.allclose(out.transpose(1, 2), causal, atol=1e-6)
+    attention(torch.nn.Module(), query, key, value, None)  # no is_causal: sdpa's default
+    assert len(handed) == 2
+    grouped = Encoder()
+    grouped.num_key_value_groups = 2  # two query heads per key-value head
+    out, _ = attention(grouped, query, key[:, :2], value[:, :2], None, scaling=8 ** -0.5)
+    assert len(handed) == 3 and out.shape == (2, 6, 4, 8)
+    attention(Encoder(), query, key, value, None, position_bias=torch.zeros(1, 4, 6, 6))
+    assert len(handed) == 4
+    attention(Encoder(), query, key, value, None)  # what it writes out
+    assert len(handed) == 4
+
+
 @pytest.mark.parametrize("kind", ["document", "word"])
-def test_prediction_uses_it_and_gives_the_same_vectors(bert_dir, calls, kind):
+def test_prediction_uses_it_and_gives_the_same_vectors(bert_dir, calls, kind, monkeypatch):
     if kind == "document":
         embedding = TransformerDocumentEmbeddings(str(bert_dir), fine_tune=True)
     else:
@@ -81,11 +115,14 @@ def test_prediction_uses_it_and_gives_the_same_vectors(bert_dir, calls, kind):
             patch.setattr(cpu_attention_module, "_REPLACES", ())
             own = embedding.encoder.encode(batch())
         assert not calls
+        monkeypatch.setattr(cpu_attention_module, "sdpa_attention_forward", None)  # not used
         fast = embedding.encoder.encode(batch())
-    assert len(calls) == config.num_hidden_layers
+        one = embedding.encoder.encode(batch()[2:])  # one sentence: no padding, no mask
+    assert len(calls) == 2 * config.num_hidden_layers
     assert config._attn_implementation == "sdpa"  # put back
     assert torch.allclose(fast.vectors, own.vectors, atol=1e-5)
     assert torch.allclose(fast.cls, own.cls, atol=1e-5)
+    assert torch.allclose(one.cls, own.cls[2:], atol=1e-5)
 
 
 def test_training_and_gradients_keep_the_models_kernel(bert_dir, calls):
