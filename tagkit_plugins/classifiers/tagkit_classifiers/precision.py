@@ -122,6 +122,13 @@ class Int8Linear(nn.Module):
         self.register_buffer("bias", bias)
         self.in_features, self.out_features = linear.in_features, linear.out_features
         self.last_input = last_input if last_input is not None else _LastInput()
+        self._source = (linear,)  # a tuple: not registered as a submodule
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The float weight it was built from, for model code that reads a linear's weight
+        (its dtype or device, as some Hugging Face models do before a product)."""
+        return self._source[0].weight
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         quantized = self.last_input.get(inputs)

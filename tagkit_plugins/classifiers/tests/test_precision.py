@@ -41,6 +41,14 @@ def test_a_rows_result_does_not_depend_on_the_other_rows():
     assert per_batch_scale < 0.01
 
 
+def test_it_shows_the_float_weight_and_registers_no_copy_of_the_linear():
+    layer = linear()
+    twin = Int8Linear(layer)
+    assert twin.weight is layer.weight  # model code may read weight.dtype or .device
+    assert not list(twin.children()) and not list(twin.parameters())
+    assert set(dict(twin.named_buffers())) == {"weight_int8_t", "weight_scale", "bias"}
+
+
 def test_bfloat16_inputs_come_back_as_bfloat16_and_zero_rows_as_the_bias():
     layer = linear()
     out = Int8Linear(layer)(torch.zeros(2, 48, dtype=torch.bfloat16))
