@@ -10,6 +10,7 @@ Tests run with ``--import-mode=importlib``; the test modules put this folder on 
 
 from __future__ import annotations
 
+import functools
 import random
 from pathlib import Path
 
@@ -106,3 +107,18 @@ def column_text(sentences: list[Sentence]) -> str:
     """The sentences as a two-column file: token, tab, UPOS; a blank line after each."""
     return "".join("".join(f"{t.text}\t{t.get_tag('upos')}\n" for t in s) + "\n"
                    for s in sentences)
+
+
+def spy_on_precision(monkeypatch, cls: type, method: str) -> list:
+    """Record the ``precision`` keyword of each call of ``cls.method`` (None when absent),
+    keeping the method's signature, which the commands inspect."""
+    asked: list = []
+    real = getattr(cls, method)
+
+    @functools.wraps(real)
+    def spied(self, *args, **kwargs):
+        asked.append(kwargs.get("precision"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, method, spied)
+    return asked

@@ -6,7 +6,6 @@ tagkit-datasets' own readers: the command must add nothing and lose nothing on t
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cli_toy_models import (  # noqa: E402
     column_text,
     conllu_text,
+    spy_on_precision,
     toy_reviews,
     toy_sentences,
 )
@@ -126,15 +126,7 @@ def test_precision_is_evaluates(classifier_path, tmp_path, monkeypatch, precisio
     source.write_text("".join(f"__label__{t.get_labels('sentiment')[0].value} "
                               f"{t.to_plain_string()}\n" for t in texts))
     model = load_model(classifier_path, device="cpu")
-    asked = []
-    real = type(model).evaluate
-
-    @functools.wraps(real)
-    def spied(self, *args, **kwargs):
-        asked.append(kwargs.get("precision"))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(model), "evaluate", spied)
+    asked = spy_on_precision(monkeypatch, type(model), "evaluate")
     result = run([str(classifier_path), str(source), "--json", "--precision", precision])
     assert result.exit_code == 0, result.output
     assert asked == [precision]

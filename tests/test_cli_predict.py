@@ -7,7 +7,6 @@ these tests check the command's reading, chunking and writing, not the models; t
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from cli_toy_models import (  # noqa: E402
     column_text,
     conllu_text,
+    spy_on_precision,
     toy_sentences,
 )
 
@@ -232,15 +232,7 @@ def test_written_chunks_are_freed_without_the_cycle_collector(tagger_path, monke
 def test_precision_is_predicts(fixture, precision, request, monkeypatch):
     path = request.getfixturevalue(fixture)
     model = load_model(path, device="cpu")
-    asked = []
-    real = type(model).predict
-
-    @functools.wraps(real)
-    def spied(self, *args, **kwargs):
-        asked.append(kwargs.get("precision"))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(type(model), "predict", spied)
+    asked = spy_on_precision(monkeypatch, type(model), "predict")
     texts = ["good great", "awful poor", "the cat sings ."]
     result = run([str(path), "--precision", precision, "--output-format", "jsonl"],
                  input="\n".join(texts) + "\n")
