@@ -150,3 +150,41 @@ def test_other_kernels_and_devices_are_left_alone(bert_dir, monkeypatch):
             with cpu_attention(model, torch.device("cpu")):
                 raise RuntimeError("boom")
     assert config._attn_implementation == "sdpa"
+
+
+SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=48,
+             vocab_size=100, max_position_embeddings=64, bos_token_id=1, eos_token_id=2)
+FAMILIES = {  # tiny random models of the encoder families users fine-tune, and a decoder
+    "bert": ("BertConfig", "BertModel", {}),
+    "roberta": ("RobertaConfig", "RobertaModel", {}),
+    "distilbert": ("DistilBertConfig", "DistilBertModel",
+                   {"dim": 32, "n_layers": 2, "n_heads": 4, "hidden_dim": 48}),
+    "albert": ("AlbertConfig", "AlbertModel", {"embedding_size": 16}),
+    "electra": ("ElectraConfig", "ElectraModel", {"embedding_size": 32}),
+    "modernbert": ("ModernBertConfig", "ModernBertModel",  # local (sliding) attention too
+                   {"global_attn_every_n_layers": 2, "local_attention": 8, "pad_token_id": 0,
+                    "cls_token_id": 1, "sep_token_id": 2}),
+    "deberta-v2": ("DebertaV2Config", "DebertaV2Model", {}),  # its own attention: untouched
+    "gpt2": ("GPT2Config", "GPT2Model", {"n_embd": 32, "n_layer": 2, "n_head": 4}),  # causal
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_model_family_gives_the_same_states(family, calls):
+    import transformers
+
+    config_class, model_class, extra = FAMILIES[family]
+    torch.manual_seed(0)
+    config = getattr(transformers, config_class)(**{**SMALL, **extra})
+    model = getattr(transformers, model_class)(config).eval()
+    ids = torch.randint(5, 100, (3, 12))
+    mask = torch.ones(3, 12, dtype=torch.long)
+    mask[1, 8:], mask[2, 3:] = 0, 0
+    with torch.no_grad():
+        for inputs in ({"input_ids": ids, "attention_mask": mask}, {"input_ids": ids[:1]}):
+            own = model(**inputs).last_hidden_state
+            with cpu_attention(model, torch.device("cpu")):
+                fast = model(**inputs).last_hidden_state
+            keep = inputs.get("attention_mask", torch.ones(1, 12)).bool()
+            assert torch.allclose(fast[keep], own[keep], atol=1e-5), family
+    assert len(calls) == (4 if config._attn_implementation == "sdpa" else 0)
