@@ -18,7 +18,8 @@ for rows shorter than :data:`SHORT_ROWS` and ``torch.softmax`` otherwise. The sc
 softmax are float32 also under bfloat16 autocast. It is registered with transformers'
 ``AttentionInterface`` (its extension point for attention functions) under :data:`NAME`, with
 the boolean masks ``sdpa`` uses. What it does not write out it hands to transformers' own
-``sdpa`` function, unchanged: causal attention without a mask (a decoder's), grouped key-value
+``sdpa`` function, unchanged: batches of :data:`LONG_ROWS` positions or more (where sdpa's
+fused kernel is the faster), causal attention without a mask (a decoder's), grouped key-value
 heads, a position bias, soft-capping. A model set to another kernel (``eager``, flash, flex)
 and training keep their kernel. docs/benchmarks.md (issue 18, section P) has the measurements.
 """
@@ -34,11 +35,15 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
-__all__ = ["NAME", "SHORT_ROWS", "attention", "cpu_attention"]
+__all__ = ["NAME", "SHORT_ROWS", "LONG_ROWS", "attention", "cpu_attention"]
 
 NAME = "tagkit_cpu_inference"
 #: Rows shorter than this get the written-out softmax (see the module doc).
 SHORT_ROWS = 16
+#: From this many key positions on, sdpa's fused kernel is the faster on one thread (32 x 12
+#: heads: 0.79x at 32 positions, 0.33x at 64; on two threads the written-out one stays ahead
+#: up to 96), so longer batches go to sdpa.
+LONG_ROWS = 32
 #: The model kernel this one stands in for (and hands what it does not write out to).
 _REPLACES = ("sdpa",)
 
@@ -53,11 +58,12 @@ def _softmax(scores: torch.Tensor) -> torch.Tensor:
 
 def _written_out(module: nn.Module, query: torch.Tensor, key: torch.Tensor,
                  attention_mask: torch.Tensor | None, kwargs: dict[str, Any]) -> bool:
-    """Whether :func:`attention` computes what ``sdpa_attention_forward`` would: plain
-    attention over the given mask, as in BERT-style encoders."""
+    """Whether :func:`attention` computes what ``sdpa_attention_forward`` would (plain
+    attention over the given mask, as in BERT-style encoders) and faster (short batches)."""
     causal = kwargs.get("is_causal")
     causal = getattr(module, "is_causal", True) if causal is None else causal
-    return not ((causal and attention_mask is None and query.shape[2] > 1)
+    return not (key.shape[2] >= LONG_ROWS
+                or (causal and attention_mask is None and query.shape[2] > 1)
                 or getattr(module, "num_key_value_groups", 1) > 1
                 or key.shape[1] != query.shape[1]
                 or kwargs.get("position_bias") is not None

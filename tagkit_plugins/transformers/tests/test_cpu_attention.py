@@ -9,7 +9,13 @@ import torch
 import tagkit_transformers.cpu_attention as cpu_attention_module
 from tagkit_core.data import Sentence
 from tagkit_transformers import TransformerDocumentEmbeddings, TransformerWordEmbeddings
-from tagkit_transformers.cpu_attention import NAME, SHORT_ROWS, attention, cpu_attention
+from tagkit_transformers.cpu_attention import (
+    LONG_ROWS,
+    NAME,
+    SHORT_ROWS,
+    attention,
+    cpu_attention,
+)
 
 BATCH = [["anna", "visits", "unbelievable", "berlin", "!"], ["we", "love", "berlin"],
          ["cat"]]
@@ -97,8 +103,11 @@ def test_what_it_does_not_write_out_goes_to_transformers_sdpa(monkeypatch):
     assert len(handed) == 3 and out.shape == (2, 6, 4, 8)
     attention(Encoder(), query, key, value, None, position_bias=torch.zeros(1, 4, 6, 6))
     assert len(handed) == 4
+    long = torch.randn(1, 4, LONG_ROWS, 8)  # a long batch: sdpa's fused kernel is faster
+    attention(Encoder(), long, long, long, None)
+    assert len(handed) == 5
     attention(Encoder(), query, key, value, None)  # what it writes out
-    assert len(handed) == 4
+    assert len(handed) == 5
 
 
 @pytest.mark.parametrize("kind", ["document", "word"])
