@@ -275,3 +275,13 @@ def test_a_model_without_precision_is_told_so():
     assert precision_options(Plain(), None, "predict") == {}
     with pytest.raises(click.BadParameter, match="Plain.predict takes no precision"):
         precision_options(Plain(), "int8", "predict")
+
+
+def test_precision_with_a_classifier_without_a_label_type(classifier_path, tmp_path):
+    model = load_model(classifier_path, device="cpu")
+    model.label_type = None  # as TextClassifier(embeddings, label_dictionary) leaves it
+    path = model.save(tmp_path / "no-label-type.pt")
+    result = run([str(path), "--precision", "int8", "--output-format", "jsonl"],
+                 input="good great\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["labels"] == ["POS"]

@@ -67,14 +67,15 @@ precision_option = click.option(
 def precision_options(model: Any, precision: str | None, method: str) -> dict[str, str]:
     """The keyword for ``--precision``, checked before any data is read: the model's
     ``method`` (``predict`` or ``evaluate``) must name a ``precision`` parameter, and
-    ``predict`` must accept the value (asked with no sentences, so nothing runs)."""
+    ``predict`` must accept the value (asked with no sentences, so nothing runs; with the
+    label name the commands use, so a classifier without a label type need not find one)."""
     if precision is None:
         return {}
     if "precision" not in inspect.signature(getattr(model, method)).parameters:
         raise click.BadParameter(f"{type(model).__name__}.{method} takes no precision",
                                  param_hint="--precision")
     try:
-        model.predict([], precision=precision)
+        model.predict([], precision=precision, label_name=label_name_of(model))
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="--precision") from None
     return {"precision": precision}
