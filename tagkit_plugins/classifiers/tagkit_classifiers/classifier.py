@@ -243,21 +243,21 @@ class TextClassifier(Model):
         label_type = self.label_type
         if label_type is None and (return_loss or label_name is None):
             label_type = self._resolve_label_type(sentences)
-        with precision_context(self, precision):
-            return self._predict(sentences, mini_batch_size,
-                                 return_probabilities_for_all_classes, verbose,
-                                 label_name or label_type, label_type if return_loss else None,
-                                 embedding_storage_mode)
+        return self._predict(sentences, mini_batch_size, return_probabilities_for_all_classes,
+                             verbose, label_name or label_type,
+                             label_type if return_loss else None, embedding_storage_mode,
+                             precision)
 
     def _predict(self, sentences: list[Sentence], mini_batch_size: int, all_classes: bool,
                  verbose: bool, label_name: str, loss_label_type: str | None,
-                 embedding_storage_mode) -> tuple[float, int] | None:
-        """``predict``; the loss (when ``loss_label_type`` is given) is against its labels."""
+                 embedding_storage_mode, precision: str) -> tuple[float, int] | None:
+        """``predict`` and ``evaluate``'s pass, in ``precision`` (checked by both); the loss
+        (when ``loss_label_type`` is given) is against its labels."""
         todo = longest_first(self.document_embeddings, sentences)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
         loss_sum, count = 0.0, 0
-        with self.predicting(len(todo), verbose) as advance:
+        with self.predicting(len(todo), verbose) as advance, precision_context(self, precision):
             for batch in batches:
                 scores = self(batch, storage=storage).float()
                 storage.after_batch(batch)
@@ -313,9 +313,8 @@ class TextClassifier(Model):
         check_precision(precision, self.device)
         sentences = [s for s in sentences if len(s)]
         gold_label_type = gold_label_type or self._resolve_label_type(sentences)
-        with precision_context(self, precision):
-            loss_sum, count = self._predict(sentences, mini_batch_size, False, False,
-                                            _PREDICTED, gold_label_type, embedding_storage_mode)
+        loss_sum, count = self._predict(sentences, mini_batch_size, False, False, _PREDICTED,
+                                        gold_label_type, embedding_storage_mode, precision)
         gold = [sentence_labels(s, gold_label_type) for s in sentences]
         guessed = [sentence_labels(s, _PREDICTED) for s in sentences]
         for sentence in sentences:
