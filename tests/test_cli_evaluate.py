@@ -120,7 +120,7 @@ def test_a_classifier_refuses_token_labels(classifier_path, tmp_path):
 
 
 @pytest.mark.parametrize("precision", ["int8", "bfloat16"])
-def test_precision_is_evaluates(classifier_path, tmp_path, monkeypatch, precision):
+def test_precision_is_passed_to_evaluate(classifier_path, tmp_path, monkeypatch, precision):
     texts = toy_reviews(12, seed=5)
     source = tmp_path / "reviews.txt"
     source.write_text("".join(f"__label__{t.get_labels('sentiment')[0].value} "

@@ -229,7 +229,7 @@ def test_written_chunks_are_freed_without_the_cycle_collector(tagger_path, monke
 @pytest.mark.parametrize("fixture, precision", [("classifier_path", "int8"),
                                                 ("classifier_path", "bfloat16"),
                                                 ("tagger_path", "bfloat16")])
-def test_precision_is_predicts(fixture, precision, request, monkeypatch):
+def test_precision_is_passed_to_predict(fixture, precision, request, monkeypatch):
     path = request.getfixturevalue(fixture)
     model = load_model(path, device="cpu")
     asked = spy_on_precision(monkeypatch, type(model), "predict")
