@@ -86,7 +86,8 @@ def main() -> None:
     options = {"learning_rate": settings["learning_rate"],
                "mini_batch_size": settings["mini_batch_size"],
                "max_epochs": settings["max_epochs"],
-               "optimizer": getattr(torch.optim, settings["optimizer"])}
+               "optimizer": getattr(torch.optim, settings["optimizer"]),
+               "train_with_dev": args.train_with_dev}
     if args.warmup_fraction is not None:
         # fine_tune: a linear warm-up then a linear decay; the final model is tested
         result = trainer.fine_tune(args.out, warmup_fraction=args.warmup_fraction,

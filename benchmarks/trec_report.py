@@ -66,12 +66,16 @@ def parse_args(system: str) -> argparse.Namespace:
     parser.add_argument("--pooling", choices=("cls", "mean"), default=None,
                         help="minilm: the document vector, TransformerDocumentEmbeddings' "
                              "cls_pooling (default: the recipe's, 'cls')")
+    parser.add_argument("--train-with-dev", action="store_true",
+                        help="train on train + dev (TREC-6 has no official dev split: the dev "
+                             "questions are carved out of train), as Flair's train_with_dev")
     parser.add_argument("--glove", default=None,
                         help="Flair: GloVe 6B 50d as a gensim KeyedVectors file")
     parser.add_argument("--predict-precision", default=None,
                         help="tagkit: the timed predict's precision (float32, bfloat16, int8)")
-    parser.add_argument("--predict-threads", type=int, default=None,
-                        help="torch threads for the timed predict (default: --threads)")
+    parser.add_argument("--predict-threads", type=_thread_counts, default=None,
+                        help="torch threads for the timed predict (default: --threads); "
+                             "several, comma-separated (1,2), time it at each")
     args = parser.parse_args()
     if args.predict_precision is not None and system != "tagkit":
         parser.error("--predict-precision: Flair's predict has no precision option")
@@ -91,6 +95,16 @@ def parse_args(system: str) -> argparse.Namespace:
     if args.hidden_size is not None:
         args.settings["document"] = {**args.settings["document"], "hidden_size": args.hidden_size}
     return args
+
+
+def _thread_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected thread counts such as 1 or 1,2, got {text!r}")
+    return counts
 
 
 def minilm_dir() -> str:
@@ -119,7 +133,8 @@ def gpu_memory() -> dict:
 def report(system, args, classifier, test_texts, gold, make_sentence, predicted_label,
            epoch_seconds, test_score, load_seconds, epoch_cpu_seconds=()):
     """Time ``predict`` on new sentences made of the test texts (three calls after an untimed
-    one, median) and print the run's figures as one JSON line (the last line of output).
+    one, median; at each of ``--predict-threads``) and print the run's figures as one JSON
+    line (the last line of output).
 
     :param test_texts: the test texts as word lists; ``gold`` their gold labels.
     :param make_sentence: word list -> a new sentence of the system.
@@ -129,20 +144,27 @@ def report(system, args, classifier, test_texts, gold, make_sentence, predicted_
     """
     import torch
 
-    if args.predict_threads is not None:
-        torch.set_num_threads(args.predict_threads)
     options = {} if args.predict_precision is None else {"precision": args.predict_precision}
-    # one untimed call first, as trec_predict.py makes: one-time work (int8 weights, caches)
-    classifier.predict([make_sentence(words) for words in test_texts[:64]], mini_batch_size=32,
-                       **options)
-    seconds = []
-    for _ in range(3):
-        sentences = [make_sentence(words) for words in test_texts]
-        started = time.perf_counter()
-        classifier.predict(sentences, mini_batch_size=32, **options)
-        seconds.append(time.perf_counter() - started)
-    correct = sum(predicted_label(s) == g for s, g in zip(sentences, gold))
-    median = statistics.median(seconds)
+    timed = {}  # thread count -> (seconds of each timed call, accuracy of the last)
+    for threads in args.predict_threads or [torch.get_num_threads()]:
+        torch.set_num_threads(threads)
+        # one untimed call first, as trec_predict.py makes: one-time work (int8 weights,
+        # caches) and the thread pool's start
+        classifier.predict([make_sentence(words) for words in test_texts[:64]],
+                           mini_batch_size=32, **options)
+        seconds = []
+        for _ in range(3):
+            sentences = [make_sentence(words) for words in test_texts]
+            started = time.perf_counter()
+            classifier.predict(sentences, mini_batch_size=32, **options)
+            seconds.append(time.perf_counter() - started)
+        correct = sum(predicted_label(s) == g for s, g in zip(sentences, gold))
+        timed[threads] = (seconds, correct / len(gold) if gold else None)
+    by_threads = {str(threads): {
+        "sentences_per_second": len(test_texts) / statistics.median(seconds),
+        "sentences_per_second_each": [len(test_texts) / s for s in seconds],
+        "accuracy": accuracy} for threads, (seconds, accuracy) in timed.items()}
+    first = next(iter(by_threads))
     model_file = os.path.join(args.out, "final-model.pt")
     print(json.dumps({
         "system": system, "recipe": args.recipe, "settings": args.settings,
@@ -153,10 +175,11 @@ def report(system, args, classifier, test_texts, gold, make_sentence, predicted_
         if epoch_cpu_seconds else None,
         "test_accuracy": test_score,
         "predict_precision": args.predict_precision or "float32",
-        "predict_threads": torch.get_num_threads(),
-        "predict_sentences_per_second": len(test_texts) / median,
-        "predict_sentences_per_second_each": [len(test_texts) / s for s in seconds],
-        "predict_accuracy": correct / len(gold) if gold else None,
+        "predict_threads": int(first),
+        "predict_sentences_per_second": by_threads[first]["sentences_per_second"],
+        "predict_sentences_per_second_each": by_threads[first]["sentences_per_second_each"],
+        "predict_accuracy": by_threads[first]["accuracy"],
+        "predict_by_threads": by_threads,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "model_file_mb": os.path.getsize(model_file) / 2**20
         if os.path.exists(model_file) else None,

@@ -77,7 +77,8 @@ def main() -> None:
                "max_epochs": settings["max_epochs"],
                "min_learning_rate": settings.get("min_learning_rate", 1e-4),
                "anneal_factor": settings["anneal_factor"], "patience": settings["patience"],
-               "seed": args.seed, **settings.get("tagkit_options", {})}
+               "seed": args.seed, "train_with_dev": args.train_with_dev,
+               **settings.get("tagkit_options", {})}
     if args.warmup_fraction is not None:  # as Flair's fine_tune: warm-up, then linear decay
         options.update(scheduler="linear", warmup_fraction=args.warmup_fraction)
     result = trainer.train(args.out, **options)
