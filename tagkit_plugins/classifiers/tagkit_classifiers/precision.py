@@ -47,6 +47,9 @@ def check_precision(precision: str, device: torch.device) -> None:
     if precision == "int8" and device.type != "cpu":
         raise ValueError(f"precision='int8' runs on the CPU only; the model is on {device}: "
                          "use 'bfloat16' there")
+    if precision == "int8" and not hasattr(torch, "_int_mm"):
+        raise ValueError(f"precision='int8' needs torch._int_mm, which this torch "
+                         f"({torch.__version__}) lacks: use 'bfloat16'")
 
 
 @contextlib.contextmanager
@@ -144,13 +147,6 @@ class Int8Linear(nn.Module):
         return out.view(*inputs.shape[:-1], self.out_features).to(inputs.dtype)
 
 
-def _quantized(linear: nn.Linear, last_input: _LastInput) -> nn.Module:
-    if not hasattr(torch, "_int_mm"):
-        raise RuntimeError(f"precision='int8' needs torch._int_mm, which this torch "
-                           f"({torch.__version__}) lacks")
-    return Int8Linear(linear, last_input)
-
-
 @contextlib.contextmanager
 def _int8_linears(model: nn.Module) -> Iterator[None]:
     """Swap each plain ``nn.Linear`` of ``model`` for its cached int8 twin, and back."""
@@ -164,7 +160,7 @@ def _int8_linears(model: nn.Module) -> Iterator[None]:
             key = _version(child)
             kept = cache.get(id(child))
             if kept is None or kept[0] != key:
-                kept = cache[id(child)] = (key, _quantized(child, last_input))
+                kept = cache[id(child)] = (key, Int8Linear(child, last_input))
             parent._modules[name] = kept[1]
             swapped.append((parent, name, child))
     try:

@@ -91,3 +91,12 @@ def test_inference_tensors_are_quantized_every_time(monkeypatch):
         model["a"](inputs)
         model["b"](inputs)
     assert len(counted) == 2  # no version counter to trust: no sharing
+
+
+def test_a_torch_without_int_mm_is_refused_up_front(monkeypatch):
+    """Checked with the precision itself, before any layer is built, as a ValueError: the
+    commands' up-front check turns that into a usage error naming --precision."""
+    monkeypatch.delattr(torch, "_int_mm")
+    with pytest.raises(ValueError, match="_int_mm"):
+        precision.check_precision("int8", torch.device("cpu"))
+    precision.check_precision("bfloat16", torch.device("cpu"))  # the others are unaffected
