@@ -38,8 +38,8 @@ def lm_step():
     import torch
     from torch import nn
 
+    from tagkit_core.dropout import masks_from
     from tagkit_flair_embeddings import LanguageModel, character_dictionary
-    from tagkit_flair_embeddings.dropout import masks_from
 
     torch.set_num_threads(1)
     torch.manual_seed(1)

@@ -34,6 +34,7 @@ from torch import nn
 
 from tagkit_core import config_fields as fields
 from tagkit_core.dictionary import UNK, Dictionary
+from tagkit_core.dropout import IntegerMaskDropout
 from tagkit_core.files import atomic_write
 from tagkit_core.model_schema import ModelFileError, parse_json
 from tagkit_core.seeding import seeded_construction
@@ -45,7 +46,6 @@ from tagkit_core.tensor_files import (
     verify_digest,
     write_tensor_file,
 )
-from tagkit_flair_embeddings.dropout import IntegerMaskDropout
 
 __all__ = ["LanguageModel", "LanguageModelFileError", "language_model_from_config",
            "save_language_model", "load_language_model", "character_dictionary", "encode_text",

@@ -22,7 +22,7 @@ and the calling thread adds them up in group order, so the sum never depends on 
 finished first and a run is exactly repeatable for any ``batch_threads``.
 
 What changes. Dropout masks: each group draws from a generator of its own
-(:func:`~tagkit_flair_embeddings.dropout.masks_from`), seeded per window from the global
+(:func:`~tagkit_core.dropout.masks_from`), seeded per window from the global
 generator in the main thread, so a seed still fixes the run (and a checkpoint's generator
 states still resume it exactly); a run with ``batch_threads=2`` is repeatable but draws other
 masks than one with ``batch_threads=1``. The LSTM's own dropout between layers (``nlayers`` > 1)
@@ -46,7 +46,7 @@ from typing import Any, Callable, Sequence, TypeVar
 import torch
 from torch import nn
 
-from tagkit_flair_embeddings.dropout import masks_from
+from tagkit_core.dropout import masks_from
 from tagkit_flair_embeddings.language_model import LanguageModel
 
 __all__ = ["GroupedWindows", "check_batch_threads", "run_on_cores"]

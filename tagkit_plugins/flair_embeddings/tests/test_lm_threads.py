@@ -16,8 +16,8 @@ import torch
 from flair_lm_helpers import tiny_dictionary, tiny_lm, write_corpus
 from safetensors.torch import load_file
 
+from tagkit_core.dropout import IntegerMaskDropout, masks_from
 from tagkit_flair_embeddings import LanguageModelTrainer, TextCorpus
-from tagkit_flair_embeddings.dropout import IntegerMaskDropout, masks_from
 from tagkit_flair_embeddings.lm_threads import GroupedWindows, run_on_cores
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tagkit_flair_embeddings.dropout import IntegerMaskDropout
+from tagkit_core.dropout import IntegerMaskDropout
 
 
 def test_drops_p_of_the_elements_and_keeps_the_mean():
