@@ -197,7 +197,9 @@ class TokenEmbeddings(Embeddings):
     def forward(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
                 ) -> torch.Tensor:
         max_len = max((len(s) for s in sentences), default=0)
-        if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
+        # Stored vectors first: a trained embedding never has any, and is_static walks the
+        # module's parameters.
+        if sentences and all(self.name in s.embeddings for s in sentences) and self.is_static:
             stored = [s.embeddings[self.name] for s in sentences]
             return pad_stack(stored, max_len).to(self.device, non_blocking=True)
         batch = self._embed_batch(sentences, storage=storage)
@@ -224,7 +226,7 @@ class DocumentEmbeddings(Embeddings):
 
     def forward(self, sentences: Sequence[Sentence], storage: StorageMode | None = None
                 ) -> torch.Tensor:
-        if self.is_static and sentences and all(self.name in s.embeddings for s in sentences):
+        if sentences and all(self.name in s.embeddings for s in sentences) and self.is_static:
             return torch.stack([s.embeddings[self.name] for s in sentences]).to(self.device)
         batch = self._embed_batch(sentences, storage=storage)
         if stores(self, storage):

@@ -34,9 +34,11 @@ from tagkit_core.config_fields import (
     optional,
 )
 from tagkit_core.data import Sentence
+from tagkit_core.dropout import IntegerMaskDropout
 from tagkit_core.embeddings import DocumentEmbeddings, StackedEmbeddings, TokenEmbeddings
 from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.storage import StorageMode
+from tagkit_embeddings.gru import gru_outputs, runs_on
 
 __all__ = ["DocumentRNNEmbeddings", "DocumentPoolEmbeddings"]
 
@@ -116,7 +118,8 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
             input_size = output
         self.rnn = rnn_class(input_size, self.hidden_size, num_layers=self.rnn_layers,
                              bidirectional=self.bidirectional, batch_first=True)
-        self.dropout = nn.Dropout(self.dropout_rate) if self.dropout_rate > 0 else None
+        # nn.Dropout's behaviour with cheaper masks (tagkit_core.dropout says why).
+        self.dropout = IntegerMaskDropout(self.dropout_rate) if self.dropout_rate > 0 else None
         self.word_dropout = WordDropout(self.word_dropout_rate) \
             if self.word_dropout_rate > 0 else None
         self.locked_dropout = LockedDropout(self.locked_dropout_rate) \
@@ -163,10 +166,12 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
         the padding after it: the padded batch goes in as it is, and PyTorch's CPU RNN then
         computes the input projections of all steps in one matrix product (with packed input,
         one small product per step). A bidirectional RNN's backward direction would start in
-        the padding: it runs on packed sequences.
+        the padding: it runs on packed sequences. A one-way GRU on the CPU runs through
+        :func:`~tagkit_embeddings.gru.gru_outputs`: the same equations, with a backward of
+        three operations per step.
         """
         if not self.bidirectional:
-            return self.rnn(x)[0]
+            return gru_outputs(self.rnn, x) if runs_on(self.rnn, x) else self.rnn(x)[0]
         packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True,
                                                    enforce_sorted=False)
         output, _ = self.rnn(packed)
