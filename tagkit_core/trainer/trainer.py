@@ -299,9 +299,11 @@ class ModelTrainer:
             size = group_chunk_size(config.mini_batch_size, config.length_groups_per_batch)
         show = config.show_progress if config.show_progress is not None else sys.stderr.isatty()
         progress = progress_bar(batches, epoch, show)
-        # Listed once per epoch, not walked per batch (on TREC-6's tutorial recipe the walk was
-        # as long as the clipping itself).
-        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        # The optimizer's parameters (the model's, frozen ones included: clipping skips those
+        # without a gradient, and one unfrozen by a hook mid-epoch is clipped at once), listed
+        # once per epoch rather than walked per batch: on TREC-6's tutorial recipe the walk
+        # took as long as the clipping itself.
+        clipped = [p for group in optimizer.param_groups for p in group["params"]]
         total_loss, total_count, seen, started = 0.0, 0, 0, time.perf_counter()
         for batch_no, batch in enumerate(progress, start=1):
             optimizer.zero_grad(set_to_none=True)
@@ -320,7 +322,7 @@ class ModelTrainer:
                 batch_loss, batch_count = batch_loss + value, batch_count + count
                 self._loss_watch.see(value / max(count, 1), epoch, batch_no)
             if config.max_grad_norm:
-                torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(clipped, config.max_grad_norm)
             step_lr = optimizer.param_groups[0]["lr"]
             optimizer.step()
             schedule.after_batch()

@@ -283,3 +283,30 @@ def test_a_rate_that_starts_below_the_floor_still_trains(toy_corpus, toy_embeddi
     """The tutorial's transformer block trains at 3e-5 with the default floor of 1e-4."""
     result = _train(toy_corpus, toy_embeddings, tmp_path, max_epochs=2, learning_rate=3e-5)[1]
     assert result["epochs"] == 2
+
+
+def test_clipping_covers_every_gradient_also_of_a_layer_unfrozen_mid_epoch(
+        toy_corpus, toy_embeddings, tmp_path, monkeypatch):
+    # The trainer lists the parameters to clip once per epoch: one unfrozen between two
+    # batches of that epoch must still be clipped.
+    tagger = _tagger(toy_corpus, toy_embeddings)
+    for param in tagger.linear.parameters():
+        param.requires_grad_(False)
+    real, calls = torch.nn.utils.clip_grad_norm_, []
+
+    def spy(parameters, max_norm, *args, **kwargs):
+        parameters = list(parameters)
+        clipped = {id(p) for p in parameters if p.grad is not None}
+        with_gradient = {id(p) for p in tagger.parameters() if p.grad is not None}
+        calls.append((clipped, with_gradient))
+        for param in tagger.linear.parameters():  # unfrozen after the first batch
+            param.requires_grad_(True)
+        return real(parameters, max_norm, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", spy)
+    ModelTrainer(tagger, toy_corpus).train(tmp_path, max_epochs=1, mini_batch_size=2,
+                                           show_progress=False)
+    assert len(calls) >= 2
+    assert id(tagger.linear.weight) not in calls[0][1]  # frozen in the first batch
+    assert id(tagger.linear.weight) in calls[1][1]
+    assert all(clipped == with_gradient for clipped, with_gradient in calls)
