@@ -38,7 +38,7 @@ from tagkit_core.dropout import IntegerMaskDropout
 from tagkit_core.embeddings import DocumentEmbeddings, StackedEmbeddings, TokenEmbeddings
 from tagkit_core.nn import LockedDropout, WordDropout
 from tagkit_core.storage import StorageMode
-from tagkit_embeddings.gru import gru_outputs, runs_on
+from tagkit_embeddings.gru import rnn_outputs
 
 __all__ = ["DocumentRNNEmbeddings", "DocumentPoolEmbeddings"]
 
@@ -166,12 +166,12 @@ class DocumentRNNEmbeddings(DocumentEmbeddings):
         the padding after it: the padded batch goes in as it is, and PyTorch's CPU RNN then
         computes the input projections of all steps in one matrix product (with packed input,
         one small product per step). A bidirectional RNN's backward direction would start in
-        the padding: it runs on packed sequences. A one-way GRU on the CPU runs through
+        the padding: it runs on packed sequences. A one-way GRU on the CPU trains through
         :func:`~tagkit_embeddings.gru.gru_outputs`: the same equations, with a backward of
         three operations per step.
         """
         if not self.bidirectional:
-            return gru_outputs(self.rnn, x) if runs_on(self.rnn, x) else self.rnn(x)[0]
+            return rnn_outputs(self.rnn, x)
         packed = nn.utils.rnn.pack_padded_sequence(x, lengths.clamp(min=1), batch_first=True,
                                                    enforce_sorted=False)
         output, _ = self.rnn(packed)

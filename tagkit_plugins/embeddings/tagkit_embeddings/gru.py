@@ -24,6 +24,10 @@ What is different here, with the same equations as ``nn.GRU`` (gate order r, z, 
 The results equal ``nn.GRU``'s to rounding (tested in float64 against it, values and
 gradients). :func:`runs_on` says which GRUs it computes; anything else (CUDA, where cuDNN's
 fused kernel is faster; a bidirectional GRU; dropout between layers) keeps ``nn.GRU``.
+:func:`rnn_outputs` is what models call: it uses :func:`gru_outputs` only while gradients are
+recorded. Without them ``nn.GRU`` records nothing either and is as fast or faster (the same
+time on the recipe's shape, 1.4 to 1.5 times faster on a batch of one or a state of 64),
+while with them this one took 0.45 to 0.99 times its time on every shape tried.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["runs_on", "gru_outputs"]
+__all__ = ["rnn_outputs", "runs_on", "gru_outputs"]
 
 
 def runs_on(rnn: nn.Module, inputs: torch.Tensor) -> bool:
@@ -44,6 +48,15 @@ def runs_on(rnn: nn.Module, inputs: torch.Tensor) -> bool:
             and all(p.dtype == inputs.dtype for p in rnn.parameters())
             and not torch.is_autocast_enabled("cpu")
             and (rnn.num_layers == 1 or rnn.dropout == 0 or not rnn.training))
+
+
+def rnn_outputs(rnn: nn.RNNBase, inputs: torch.Tensor) -> torch.Tensor:
+    """``rnn(inputs)[0]`` for a batch-first ``rnn`` from a zero state: through
+    :func:`gru_outputs` while gradients are recorded and it :func:`runs_on` ``rnn``, by
+    ``rnn`` itself otherwise (see the module doc)."""
+    if torch.is_grad_enabled() and runs_on(rnn, inputs):
+        return gru_outputs(rnn, inputs)
+    return rnn(inputs)[0]
 
 
 def gru_outputs(rnn: nn.GRU, inputs: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-import tagkit_embeddings.document as document_module
+import tagkit_embeddings.gru as gru_module
 from tagkit_core.data import Sentence
 from tagkit_embeddings import DocumentRNNEmbeddings
 from tagkit_embeddings.gru import _GRULayer, gru_outputs, runs_on
@@ -108,7 +108,7 @@ def test_document_rnn_under_bfloat16_autocast_keeps_nn_gru(word2vec_text):
     assert torch.allclose(low.float(), plain, atol=0.05)
 
 
-def test_document_rnn_trains_through_it_with_nn_gru_gradients(word2vec_text, monkeypatch):
+def test_document_rnn_trains_through_it_and_predicts_with_nn_gru(word2vec_text, monkeypatch):
     from tagkit_embeddings import WordEmbeddings
 
     torch.manual_seed(5)
@@ -116,16 +116,17 @@ def test_document_rnn_trains_through_it_with_nn_gru_gradients(word2vec_text, mon
                                      dropout=0.0).double()
     sentences = [Sentence("the cat sat on the mat"), Sentence("a dog"), Sentence("the")]
     calls = []
-    real = document_module.gru_outputs
+    real_outputs, real_runs_on = gru_module.gru_outputs, gru_module.runs_on
 
     def counted(rnn, x):
         calls.append(x.shape)
-        return real(rnn, x)
+        return real_outputs(rnn, x)
 
+    monkeypatch.setattr(gru_module, "gru_outputs", counted)
     results = []
     for ours in (True, False):
-        monkeypatch.setattr(document_module, "gru_outputs", counted)
-        monkeypatch.setattr(document_module, "runs_on", lambda rnn, x, ours=ours: ours)
+        monkeypatch.setattr(gru_module, "runs_on",
+                            lambda rnn, x, ours=ours: ours and real_runs_on(rnn, x))
         document.zero_grad()
         for sentence in sentences:
             sentence.clear_embeddings()
@@ -134,3 +135,7 @@ def test_document_rnn_trains_through_it_with_nn_gru_gradients(word2vec_text, mon
     assert len(calls) == 1  # the first pass only
     for got, want in zip(*results):
         assert torch.allclose(got, want, atol=1e-10)
+    monkeypatch.setattr(gru_module, "runs_on", real_runs_on)
+    with torch.no_grad():  # prediction: nn.GRU, which is as fast without gradients
+        document(sentences)
+    assert len(calls) == 1
