@@ -99,13 +99,16 @@ def test_document_rnn_under_bfloat16_autocast_keeps_nn_gru(word2vec_text):
     document = DocumentRNNEmbeddings([WordEmbeddings(str(word2vec_text))], hidden_size=6,
                                      reproject_words=False).eval()
     sentences = [Sentence("the cat sat on the mat"), Sentence("a dog")]
-    with torch.no_grad():
-        plain = document(sentences)
-        for sentence in sentences:
-            sentence.clear_embeddings()
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            low = document(sentences)
-    assert torch.allclose(low.float(), plain, atol=0.05)
+    # With gradients recorded (as in training), where the GRU of gru.py would otherwise run:
+    # under autocast its products would be bfloat16, so nn.GRU takes the batch.
+    plain = document(sentences)
+    for sentence in sentences:
+        sentence.clear_embeddings()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = document(sentences)
+    low.float().sum().backward()
+    assert document.rnn.weight_hh_l0.grad is not None
+    assert torch.allclose(low.float(), plain.detach(), atol=0.05)
 
 
 def test_document_rnn_trains_through_it_and_predicts_with_nn_gru(word2vec_text, monkeypatch):
