@@ -33,6 +33,7 @@ from tagkit_core import config_fields as fields
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import TokenEmbeddings, length_groups
 from tagkit_core.files import DownloadError, cache_dir, download
+from tagkit_core.product_rates import warn_if_bfloat16_is_slow
 from tagkit_flair_embeddings.language_model import (
     PRECISIONS,
     LanguageModel,
@@ -246,6 +247,8 @@ class FlairEmbeddings(TokenEmbeddings):
                 self.chars_per_chunk)
         if self.precision == "float32":
             return self.lm.representation_at(*args)
+        warn_if_bfloat16_is_slow(self.lm.encoder.weight.device,
+                                 "FlairEmbeddings(precision='bfloat16')")
         if torch.is_grad_enabled() and self.fine_tune:
             with torch.autocast(self.lm.encoder.weight.device.type, dtype=torch.bfloat16):
                 return self.lm.representation_at(*args).float()

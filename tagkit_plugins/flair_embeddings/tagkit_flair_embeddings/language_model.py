@@ -37,6 +37,7 @@ from tagkit_core.dictionary import UNK, Dictionary
 from tagkit_core.dropout import IntegerMaskDropout
 from tagkit_core.files import atomic_write
 from tagkit_core.model_schema import ModelFileError, parse_json
+from tagkit_core.product_rates import native_bfloat16_cpu
 from tagkit_core.seeding import seeded_construction
 from tagkit_core.tensor_files import (
     dtype_name,
@@ -178,7 +179,13 @@ class LanguageModel(nn.Module):
                        ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """:meth:`forward` without the decoder: what :class:`FlairEmbeddings` reads. Embedding
         never needs the logits, which were about 12% of an embedding pass at 256 units."""
-        output, hidden = self.rnn(self.drop(self.encoder(ids)), hidden)
+        inputs = self.drop(self.encoder(ids))
+        if inputs.device.type == "cpu" and torch.is_autocast_enabled("cpu") \
+                and not native_bfloat16_cpu():  # see native_bfloat16_cpu: oneDNN would fail
+            with torch.autocast("cpu", enabled=False):
+                output, hidden = self.rnn(inputs.float(), hidden)
+        else:
+            output, hidden = self.rnn(inputs, hidden)
         if self.proj is not None:
             output = self.proj(output)
         return self.drop(output), hidden

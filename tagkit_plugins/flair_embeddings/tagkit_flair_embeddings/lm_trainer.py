@@ -27,6 +27,7 @@ from torch import nn
 
 from tagkit_core.allocator import freed_memory_kept
 from tagkit_core.files import remove_stale_temp_files
+from tagkit_core.product_rates import warn_if_bfloat16_is_slow
 from tagkit_core.seeding import seed_generators
 from tagkit_core.trainer.checkpoint import restore_rng_state
 from tagkit_flair_embeddings.corpus import TextCorpus
@@ -189,6 +190,8 @@ class LanguageModelTrainer:
                              f"{batch_size} streams (mini_batch_size) of at least 2")
         model.train()
         low_precision = options["precision"] == "bfloat16"
+        if low_precision:
+            warn_if_bfloat16_is_slow(device, "LanguageModelTrainer.train(precision='bfloat16')")
         windows = range(0, data.shape[0] - 1, length)
         total, count, started = 0.0, 0, time.perf_counter()
         # One group (the default) runs in this thread; more run side by side (lm_threads).
