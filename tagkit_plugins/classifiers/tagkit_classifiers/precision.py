@@ -5,11 +5,13 @@ and a CPU reaches a few times its float32 rate in narrower types:
 
 * ``bfloat16``: the forward pass under ``torch.autocast`` (products in bfloat16, normalisations
   and the scores in float32); fast where the CPU has native bfloat16 (AVX512-BF16, AMX) and on
-  GPUs.
+  GPUs. Elsewhere it is slower than float32 (9 times, on an AVX2-only Zen 3), and says so in a
+  warning, measured once per process (:mod:`tagkit_core.product_rates`).
 * ``int8``: every ``nn.Linear`` runs its product in int8 (:class:`Int8Linear`): the weights
   quantized once, one scale per output channel, and each input row (a token) quantized on the
-  fly with its own scale, then ``torch._int_mm`` (int8 x int8 -> int32, AVX512-VNNI on x86)
-  and the two scales applied to the result. CPU only. The int8 layers are swapped in for the
+  fly with its own scale, then an int8 product (``torch._int_mm`` where the CPU has
+  AVX512-VNNI, oneDNN's AVX2 kernel elsewhere: :mod:`tagkit_classifiers.int8_kernels`) and
+  the two scales applied to the result. CPU only. The int8 layers are swapped in for the
   call and swapped out afterwards, so the model itself (training, saving) never changes; they
   are kept between calls and rebuilt when a weight changes (its in-place version counter
   moves).
@@ -34,10 +36,12 @@ from typing import Iterator
 import torch
 from torch import nn
 
+from tagkit_classifiers.int8_kernels import Int8Weight, int8_kernel
+from tagkit_core.product_rates import warn_if_bfloat16_is_slow
+
 __all__ = ["PRECISIONS", "Int8Linear", "check_precision", "precision_context"]
 
 PRECISIONS = ("float32", "bfloat16", "int8")
-_TINY = 1e-12  # an all-zero row or channel keeps scale > 0: its int8 values are all 0
 
 
 def check_precision(precision: str, device: torch.device) -> None:
@@ -47,9 +51,10 @@ def check_precision(precision: str, device: torch.device) -> None:
     if precision == "int8" and device.type != "cpu":
         raise ValueError(f"precision='int8' runs on the CPU only; the model is on {device}: "
                          "use 'bfloat16' there")
-    if precision == "int8" and not hasattr(torch, "_int_mm"):
-        raise ValueError(f"precision='int8' needs torch._int_mm, which this torch "
-                         f"({torch.__version__}) lacks: use 'bfloat16'")
+    if precision == "int8":
+        int8_kernel()  # measured once: refuses a torch without int8 kernels, warns if slow
+    if precision == "bfloat16":
+        warn_if_bfloat16_is_slow(device, "precision='bfloat16'")
 
 
 @contextlib.contextmanager
@@ -68,14 +73,6 @@ def precision_context(model: nn.Module, precision: str) -> Iterator[None]:
 def _version(linear: nn.Linear) -> tuple:
     return tuple((p.data_ptr(), p._version) for p in (linear.weight, linear.bias)
                  if p is not None)
-
-
-def _quantize_rows(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Symmetric int8 of each row of a float ``matrix``, and each row's scale (a column)."""
-    # the largest magnitude as max(max, -min): two reductions and no |matrix| temporary
-    scale = torch.maximum(matrix.amax(dim=1, keepdim=True), matrix.amin(dim=1, keepdim=True).neg_())
-    scale.clamp_(min=_TINY).div_(127.0)
-    return torch.mul(matrix, scale.reciprocal()).round_().to(torch.int8), scale
 
 
 class _LastInput:
@@ -107,20 +104,19 @@ class _LastInput:
 class Int8Linear(nn.Module):
     """``linear``'s forward with an int8 product; built from (and a frozen copy of) ``linear``.
 
-    The weight becomes int8 with one scale per output channel, stored transposed as
-    ``_int_mm`` wants it; each call quantizes each input row with its own scale. The result
-    is ``int32 product x row scale x channel scale + bias``, in float32, then the input's
-    dtype. The extra passes over the output cost about a sixth of the product itself, less
-    than the int8 product saves over bfloat16 (about half). ``last_input``, shared by a
-    model's int8 layers, lets layers reading the same tensor quantize it once.
+    The weight becomes int8 with one scale per output channel, prepared for this CPU's
+    kernel (:mod:`tagkit_classifiers.int8_kernels`); each call quantizes each input row with
+    its own scale. The result is ``int product x channel scale x row scale + bias``, in
+    float32, then the input's dtype. The extra passes over the output cost about a sixth of
+    the product itself, less than the int8 product saves over bfloat16 (about half).
+    ``last_input``, shared by a model's int8 layers, lets layers reading the same tensor
+    quantize it once.
     """
 
-    def __init__(self, linear: nn.Linear, last_input: _LastInput | None = None) -> None:
+    def __init__(self, linear: nn.Linear, last_input: _LastInput | None = None,
+                 kernel: str | None = None) -> None:
         super().__init__()
-        weight = linear.weight.detach().float()
-        weight_int8, scale = _quantize_rows(weight)
-        self.register_buffer("weight_int8_t", weight_int8.t().contiguous())
-        self.register_buffer("weight_scale", scale.view(-1))
+        self.prepared = Int8Weight(linear.weight, kernel or int8_kernel())
         bias = None if linear.bias is None else linear.bias.detach().float()
         self.register_buffer("bias", bias)
         self.in_features, self.out_features = linear.in_features, linear.out_features
@@ -136,14 +132,14 @@ class Int8Linear(nn.Module):
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         quantized = self.last_input.get(inputs)
         if quantized is None:
-            quantized = _quantize_rows(inputs.reshape(-1, self.in_features).float())
+            quantized = self.prepared.quantize(inputs.reshape(-1, self.in_features).float())
             self.last_input.put(inputs, quantized)
-        rows_int8, row_scale = quantized
-        out = torch._int_mm(rows_int8, self.weight_int8_t).float().mul_(row_scale)
+        rows, row_scale = quantized
+        out = self.prepared.product(rows)
         if self.bias is None:
-            out.mul_(self.weight_scale)
-        else:  # bias + out * channel scale, written over out: one pass instead of two
-            torch.addcmul(self.bias, out, self.weight_scale, out=out)
+            out.mul_(row_scale)
+        else:  # bias + out * row scale, written over out: one pass instead of two
+            torch.addcmul(self.bias, out, row_scale, out=out)
         return out.view(*inputs.shape[:-1], self.out_features).to(inputs.dtype)
 
 

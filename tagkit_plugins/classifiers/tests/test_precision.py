@@ -7,8 +7,11 @@ import pytest
 import torch
 from torch import nn
 
+import tagkit_classifiers.int8_kernels as int8_kernels
 import tagkit_classifiers.precision as precision
 from tagkit_classifiers.precision import Int8Linear
+
+KERNELS = int8_kernels.available_kernels()
 
 
 def linear(inputs: int = 48, outputs: int = 40, bias: bool = True) -> nn.Linear:
@@ -16,21 +19,23 @@ def linear(inputs: int = 48, outputs: int = 40, bias: bool = True) -> nn.Linear:
     return nn.Linear(inputs, outputs, bias=bias)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("bias", [True, False])
-def test_it_stays_close_to_float32(bias):
+def test_it_stays_close_to_float32(bias, kernel):
     layer = linear(bias=bias)
     inputs = torch.randn(3, 7, 48)
     expected = layer(inputs).detach()
-    out = Int8Linear(layer)(inputs)
+    out = Int8Linear(layer, kernel=kernel)(inputs)
     assert out.shape == expected.shape and out.dtype == torch.float32
     # int8 on both sides: about 1% of the output's spread
     assert (out - expected).abs().max() < 0.02 * expected.abs().max()
 
 
-def test_a_rows_result_does_not_depend_on_the_other_rows():
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_a_rows_result_does_not_depend_on_the_other_rows(kernel):
     """The reason for a scale per row: with one scale per batch (torch.ao's dynamic
     quantization), a row with large values coarsened every other row of its batch."""
-    layer = Int8Linear(linear())
+    layer = Int8Linear(linear(), kernel=kernel)
     torch.manual_seed(1)
     row = torch.randn(1, 48)
     loud = torch.randn(5, 48) * 1000.0
@@ -46,7 +51,7 @@ def test_it_shows_the_float_weight_and_registers_no_copy_of_the_linear():
     twin = Int8Linear(layer)
     assert twin.weight is layer.weight  # model code may read weight.dtype or .device
     assert not list(twin.children()) and not list(twin.parameters())
-    assert set(dict(twin.named_buffers())) == {"weight_int8_t", "weight_scale", "bias"}
+    assert set(dict(twin.named_buffers())) == {"bias"}  # the int8 weight is a cache, not state
 
 
 def test_bfloat16_inputs_come_back_as_bfloat16_and_zero_rows_as_the_bias():
@@ -58,9 +63,9 @@ def test_bfloat16_inputs_come_back_as_bfloat16_and_zero_rows_as_the_bias():
 
 def test_layers_reading_one_tensor_quantize_it_once(monkeypatch):
     counted = []
-    real = precision._quantize_rows
-    monkeypatch.setattr(precision, "_quantize_rows",
-                        lambda matrix: counted.append(matrix.shape) or real(matrix))
+    real = int8_kernels.quantize_rows
+    monkeypatch.setattr(int8_kernels, "quantize_rows",
+                        lambda matrix, **kw: counted.append(matrix.shape) or real(matrix, **kw))
     model = nn.ModuleDict({"query": linear(), "key": linear(), "value": linear()})
     with torch.no_grad(), precision._int8_linears(model):
         counted.clear()  # the weights' quantization, when the twins were built
@@ -81,9 +86,9 @@ def test_layers_reading_one_tensor_quantize_it_once(monkeypatch):
 
 def test_inference_tensors_are_quantized_every_time(monkeypatch):
     counted = []
-    real = precision._quantize_rows
-    monkeypatch.setattr(precision, "_quantize_rows",
-                        lambda matrix: counted.append(1) or real(matrix))
+    real = int8_kernels.quantize_rows
+    monkeypatch.setattr(int8_kernels, "quantize_rows",
+                        lambda matrix, **kw: counted.append(1) or real(matrix, **kw))
     model = nn.ModuleDict({"a": linear(), "b": linear()})
     with torch.inference_mode(), precision._int8_linears(model):
         counted.clear()
@@ -93,10 +98,14 @@ def test_inference_tensors_are_quantized_every_time(monkeypatch):
     assert len(counted) == 2  # no version counter to trust: no sharing
 
 
-def test_a_torch_without_int_mm_is_refused_up_front(monkeypatch):
+def test_a_torch_without_int8_kernels_is_refused_up_front(monkeypatch):
     """Checked with the precision itself, before any layer is built, as a ValueError: the
     commands' up-front check turns that into a usage error naming --precision."""
-    monkeypatch.delattr(torch, "_int_mm")
-    with pytest.raises(ValueError, match="_int_mm"):
-        precision.check_precision("int8", torch.device("cpu"))
-    precision.check_precision("bfloat16", torch.device("cpu"))  # the others are unaffected
+    monkeypatch.setattr(int8_kernels, "available_kernels", lambda: [])
+    int8_kernels.int8_kernel.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="_int_mm or oneDNN"):
+            precision.check_precision("int8", torch.device("cpu"))
+        precision.check_precision("float32", torch.device("cpu"))  # the others are unaffected
+    finally:
+        int8_kernels.int8_kernel.cache_clear()

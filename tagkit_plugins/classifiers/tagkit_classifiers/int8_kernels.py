@@ -1,0 +1,129 @@
+"""The int8 matrix products behind ``precision="int8"``, and which of torch's CPU kernels runs them.
+
+torch has two, and which is fast depends on the CPU:
+
+* ``torch._int_mm`` (int8 x int8 -> int32) goes to oneDNN's VNNI kernel where the CPU has
+  AVX512-VNNI, and to a plain loop elsewhere. On a 2-core AMD Zen 4 it ran at about 820 GOP/s
+  on two threads, 2.5 times float32's rate; on a 2-core AMD Zen 3 (AVX2, no VNNI) at
+  4.9 GOP/s, 33 times *slower* than float32's 160 (docs/benchmarks.md, issue 18, section T).
+* oneDNN's quantized linear (``torch.ops.onednn.qlinear_pointwise``, the kernel behind
+  torch's x86 quantization) also has an AVX2 kernel: 280 to 330 GOP/s on that Zen 3, 1.7 to
+  1.9 times float32. AVX2's int8 instruction (``vpmaddubsw``) adds each pair of u8 x s8
+  products in 16 bits with saturation, so with 8-bit weights the sums overflow (errors of 10%
+  of the output, measured); the weights get 7 bits there (-63 to 63), as fbgemm's
+  ``reduce_range`` takes a bit from the activations instead. Activations keep 8 bits and
+  their scale per row.
+
+Which one is measured once per process on a 256 x 384 x 384 product, not read from CPU flags:
+torch exposes only a coarse capability string ("AVX2", "AVX512"), and an AVX512 CPU without
+VNNI takes ``_int_mm``'s loop too. The two cases lie far apart (2.5 times faster, or 33 times
+slower, than float32), so the choice cannot flip between two processes on one machine: a
+second run gives the same labels. ``_int_mm`` is kept wherever it beats float32; elsewhere
+oneDNN's kernel runs, and where neither beats float32 a warning says so. So int8 results
+differ slightly between the two kinds of CPU (7- against 8-bit weights), as any quantized
+model's do between kernels.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+
+import torch
+
+from tagkit_core.product_rates import PROBE_SHAPE, best_seconds, probe_operands
+
+__all__ = ["INT_MM", "ONEDNN", "Int8Weight", "available_kernels", "int8_kernel",
+           "quantize_rows"]
+
+INT_MM, ONEDNN = "_int_mm", "onednn"
+_TINY = 1e-12  # an all-zero row or channel keeps scale > 0: its int8 values are all 0
+_ZERO_POINT = 128  # oneDNN's u8 inputs: the int8 value + 128
+
+
+def quantize_rows(matrix: torch.Tensor, levels: int = 127,
+                  offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric integers in ``-levels..levels`` for each row of a float ``matrix``, and each
+    row's scale (a column): int8, or with ``offset`` 128 the same values + 128 as uint8."""
+    # the largest magnitude as max(max, -min): two reductions and no |matrix| temporary
+    scale = torch.maximum(matrix.amax(dim=1, keepdim=True), matrix.amin(dim=1, keepdim=True).neg_())
+    scale.clamp_(min=_TINY).div_(levels)
+    rounded = torch.mul(matrix, scale.reciprocal()).round_()
+    if offset:
+        return rounded.add_(offset).to(torch.uint8), scale
+    return rounded.to(torch.int8), scale
+
+
+def _onednn_ready() -> bool:
+    try:
+        return hasattr(torch.ops.onednn, "qlinear_prepack") and torch.backends.mkldnn.is_available()
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def available_kernels() -> list[str]:
+    return ([INT_MM] if hasattr(torch, "_int_mm") else []) + ([ONEDNN] if _onednn_ready() else [])
+
+
+class Int8Weight:
+    """A linear layer's weight prepared for one kernel; ``product`` gives ``rows @ weight.T``
+    in float32 with the weight's scales applied (the rows' scales and the bias not yet).
+    A plain object, not a module: it is a cache of the float weight, never saved or moved."""
+
+    def __init__(self, weight: torch.Tensor, kernel: str) -> None:
+        self.kernel = kernel
+        weight = weight.detach().float()
+        if kernel == INT_MM:
+            weight_int8, scale = quantize_rows(weight)
+            self.weight_int8_t = weight_int8.t().contiguous()  # as _int_mm wants it
+        elif kernel == ONEDNN:
+            weight_int8, scale = quantize_rows(weight, levels=63)  # 7 bits: see the module doc
+            self.weight_packed = torch.ops.onednn.qlinear_prepack(weight_int8, None)
+            self.weight_zero_points = torch.zeros(len(weight), dtype=torch.int64)
+        else:
+            raise ValueError(f"unknown int8 kernel {kernel!r}: "
+                             f"expected one of {available_kernels()}")
+        self.weight_scale = scale.view(-1)
+        self.input_offset = _ZERO_POINT if kernel == ONEDNN else 0
+
+    def quantize(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return quantize_rows(rows, offset=self.input_offset)
+
+    def product(self, rows: torch.Tensor) -> torch.Tensor:
+        if self.kernel == INT_MM:
+            return torch._int_mm(rows, self.weight_int8_t).float().mul_(self.weight_scale)
+        return torch.ops.onednn.qlinear_pointwise(
+            rows, 1.0, _ZERO_POINT, self.weight_packed, self.weight_scale,
+            self.weight_zero_points, None, 1.0, 0, torch.float32, "none", [], "")
+
+
+def measure_kernels() -> dict[str, float]:
+    """Seconds for the probe's product (``tagkit_core.product_rates.PROBE_SHAPE``) in float32
+    and in each available int8 kernel."""
+    inputs, weight = probe_operands()
+    seconds = {"float32": best_seconds(lambda: torch.nn.functional.linear(inputs, weight))}
+    for kernel in available_kernels():
+        prepared = Int8Weight(weight, kernel)
+        seconds[kernel] = best_seconds(functools.partial(prepared.product,
+                                                         prepared.quantize(inputs)[0]))
+    return seconds
+
+
+@functools.cache
+def int8_kernel() -> str:
+    """The kernel this process's int8 layers use (see the module doc), measured once."""
+    if not available_kernels():
+        raise ValueError(f"precision='int8' needs torch._int_mm or oneDNN's quantized linear, "
+                         f"which this torch ({torch.__version__}) lacks: use 'float32'")
+    seconds = measure_kernels()
+    if seconds.get(INT_MM, float("inf")) < seconds["float32"]:
+        return INT_MM
+    kernel = ONEDNN if ONEDNN in seconds else INT_MM
+    if seconds[kernel] >= seconds["float32"]:
+        operations = 2 * math.prod(PROBE_SHAPE)
+        rates = ", ".join(f"{name} {operations / took / 1e9:.0f}" for name, took in seconds.items())
+        warnings.warn(f"precision='int8' is slower than float32 on this CPU (torch reports "
+                      f"{torch.backends.cpu.get_cpu_capability()}; GOP/s: {rates}): use "
+                      "precision='float32' here", RuntimeWarning, stacklevel=2)
+    return kernel
