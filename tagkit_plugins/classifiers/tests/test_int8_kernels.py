@@ -68,8 +68,9 @@ def test_the_choice_is_measured_once_per_process(measured, monkeypatch):
 @pytest.mark.parametrize("kernel", int8_kernels.available_kernels())
 def test_each_kernel_computes_the_exact_integer_product_times_the_channel_scales(kernel):
     """The products are exact (integers well inside float32's), so each kernel must equal
-    the float64 product of the same integers. Rows of +-127 against weights of full range
-    are what overflowed AVX2's 16-bit pair sums with 8-bit weights; 7 bits keep them exact."""
+    the float64 product of the same integers. Rows at full scale against weights of full
+    range are what overflowed AVX2's 16-bit pair sums with 8 bits on both sides (oneDNN's
+    kernel there); its inputs' 7 bits keep them exact."""
     generator = torch.Generator().manual_seed(3)
     weight = torch.randn(96, 384, generator=generator)
     rows = torch.randn(40, 384, generator=generator).sign() * 50.0  # all at full scale
@@ -77,10 +78,9 @@ def test_each_kernel_computes_the_exact_integer_product_times_the_channel_scales
     quantized, scale = prepared.quantize(rows)
     assert quantized.dtype == (torch.uint8 if kernel == ONEDNN else torch.int8)
     values = quantized.double() - prepared.input_offset
-    assert values.abs().max() == 127
-    levels = 63 if kernel == ONEDNN else 127
+    assert values.abs().max() == (63 if kernel == ONEDNN else 127)
     weight_int = torch.round(weight.double() / (prepared.weight_scale.double()[:, None]))
-    assert weight_int.abs().max() == levels
+    assert weight_int.abs().max() == 127
     expected = (values @ weight_int.t()) * prepared.weight_scale.double()
     assert torch.allclose(prepared.product(quantized).double(), expected, rtol=1e-6, atol=1e-3)
     assert torch.allclose(values * scale.double(), rows.double(), atol=scale.max().item())
