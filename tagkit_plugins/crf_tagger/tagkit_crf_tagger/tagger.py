@@ -36,6 +36,7 @@ from tagkit_core.embeddings import TokenEmbeddings, longest_first, pad_ids
 from tagkit_core.evaluation import sequence_labelling_result
 from tagkit_core.model import Model, Result
 from tagkit_core.nn import LockedDropout, WordDropout
+from tagkit_core.product_rates import warn_if_bfloat16_is_slow
 from tagkit_core.storage import StorageMode
 from tagkit_crf_tagger.crf import CRF
 from tagkit_crf_tagger.layers import BiRNN
@@ -223,8 +224,9 @@ class SequenceTagger(Model):
         copy of its weights; embeddings, projections and the CRF stay float32. On CPUs with
         native bfloat16 (AVX512-BF16, AMX) glove-only prediction is about 1.3x faster and the
         tags almost always the same (UD English EWT test: 6 of 25,094 tags differ, accuracy
-        0.8276 either way; docs/benchmarks.md); elsewhere it may be slower. Training always
-        runs in float32.
+        0.8276 either way; docs/benchmarks.md); elsewhere it is slower, and a warning says so
+        (measured once per process, :mod:`tagkit_core.product_rates`). Training always runs
+        in float32.
         """
         return self._predict(sentences, mini_batch_size=mini_batch_size,
                              all_classes=return_probabilities_for_all_classes, verbose=verbose,
@@ -242,6 +244,8 @@ class SequenceTagger(Model):
         rnn_dtype = _PRECISIONS.get(precision)
         if precision not in _PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}, got {precision!r}")
+        if rnn_dtype is not None:
+            warn_if_bfloat16_is_slow(self.device, "SequenceTagger.predict(precision='bfloat16')")
         todo = longest_first(self.embeddings, sentences)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)

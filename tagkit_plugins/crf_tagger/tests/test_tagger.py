@@ -208,6 +208,23 @@ def test_bfloat16_prediction_stays_close_to_float32(toy_corpus, toy_embeddings, 
         tagger.predict(full, precision="float16")
 
 
+def test_bfloat16_prediction_warns_where_the_cpu_runs_it_slower(toy_corpus, toy_embeddings,
+                                                                monkeypatch):
+    import warnings
+
+    import tagkit_core.product_rates as product_rates
+
+    tagger = SequenceTagger(toy_embeddings, tag_dictionary=toy_corpus.make_label_dictionary("pos"),
+                            tag_type="pos", hidden_size=8)
+    for speedup, expected in ((1.3, 0), (0.2, 1)):  # native bfloat16; an AVX2-only CPU
+        monkeypatch.setattr(product_rates, "bfloat16_speedup", lambda speedup=speedup: speedup)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tagger.predict([Sentence("a b".split())], precision="bfloat16")
+        slow = [w for w in caught if "5.0 times slower than float32" in str(w.message)]
+        assert len(slow) == expected
+
+
 def test_bfloat16_copy_follows_weight_updates(toy_corpus, toy_embeddings):
     """The bfloat16 copy of the BiLSTM is cached; training in between must invalidate it."""
     tagger = SequenceTagger(toy_embeddings, toy_corpus.make_tag_dictionary("pos"), "pos",
