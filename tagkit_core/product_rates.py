@@ -28,12 +28,14 @@ PROBE_SHAPE = (256, 384, 384)
 def best_seconds(run: Callable[[], object], repeats: int = 3) -> float:
     """The fastest of ``repeats`` timed calls of ``run``, after one untimed call (which
     allocates, and builds a oneDNN kernel where one is used)."""
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
+    # outside any autocast of the caller's, which would turn the float32 product into bfloat16
+    with torch.autocast("cpu", enabled=False), torch.no_grad():
         run()
-        best = min(best, time.perf_counter() - started)
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - started)
     return best
 
 

@@ -231,10 +231,11 @@ class TextClassifier(Model):
         ``precision="bfloat16"`` runs the forward pass under ``torch.autocast`` in bfloat16
         (matrix products in bfloat16, the scores back in float32): on CPUs with native
         bfloat16 (AVX512-BF16, AMX) and on GPUs a transformer classifier predicts faster, with
-        almost always the same labels. ``precision="int8"`` (CPU only) runs the linear layers
-        as int8 products with a scale per input row (token), faster still, with almost always
-        float32's labels. Training always runs in float32; see
-        :mod:`tagkit_classifiers.precision`.
+        almost always the same labels (elsewhere it is slower, and a warning says so).
+        ``precision="int8"`` (CPU only) runs the linear layers as int8 products with a scale
+        per input row (token), faster still, with almost always float32's labels; the kernel
+        depends on the CPU (:mod:`tagkit_classifiers.int8_kernels`). Training always runs in
+        float32; see :mod:`tagkit_classifiers.precision`.
         """
         check_precision(precision, self.device)
         if isinstance(sentences, Sentence):
