@@ -29,6 +29,7 @@ warning says so. So int8 results differ slightly between the two kinds of CPU (7
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import warnings
 
@@ -38,6 +39,8 @@ from tagkit_core.product_rates import PROBE_SHAPE, best_seconds, probe_operands
 
 __all__ = ["INT_MM", "ONEDNN", "Int8Weight", "available_kernels", "int8_kernel",
            "quantize_rows"]
+
+log = logging.getLogger("tagkit.classifiers")
 
 INT_MM, ONEDNN = "_int_mm", "onednn"
 _TINY = 1e-12  # an all-zero row or channel keeps scale > 0: its int8 values are all 0
@@ -105,23 +108,28 @@ class Int8Weight:
 
 def measure_kernels() -> dict[str, float]:
     """Seconds for the probe's product (``tagkit_core.product_rates.PROBE_SHAPE``) in float32
-    and in each available int8 kernel."""
+    and in each int8 kernel that runs here: a build whose oneDNN lacks the quantized linear
+    for this CPU raises on the first call, and that kernel is left out."""
     inputs, weight = probe_operands()
     seconds = {"float32": best_seconds(lambda: torch.nn.functional.linear(inputs, weight))}
     for kernel in available_kernels():
-        prepared = Int8Weight(weight, kernel)
-        seconds[kernel] = best_seconds(functools.partial(prepared.product,
-                                                         prepared.quantize(inputs)[0]))
+        try:
+            prepared = Int8Weight(weight, kernel)
+            seconds[kernel] = best_seconds(functools.partial(prepared.product,
+                                                             prepared.quantize(inputs)[0]))
+        except (RuntimeError, NotImplementedError) as error:
+            log.debug("int8 kernel %s does not run here: %s", kernel, error)
     return seconds
 
 
 @functools.cache
 def int8_kernel() -> str:
     """The kernel this process's int8 layers use (see the module doc), measured once."""
-    if not available_kernels():
-        raise ValueError(f"precision='int8' needs torch._int_mm or oneDNN's quantized linear, "
-                         f"which this torch ({torch.__version__}) lacks: use 'float32'")
     seconds = measure_kernels()
+    if len(seconds) == 1:
+        raise ValueError(f"precision='int8' needs torch._int_mm or oneDNN's quantized linear, "
+                         f"and neither runs with this torch ({torch.__version__}) on this "
+                         f"CPU: use 'float32'")
     if seconds.get(INT_MM, float("inf")) < _REAL_KERNEL * seconds["float32"]:
         kernel = INT_MM
     else:

@@ -58,6 +58,27 @@ def test_where_int8_is_slower_than_float32_a_warning_says_so_with_the_rates(meas
     assert kernel == INT_MM and len(messages) == 1
 
 
+def test_a_kernel_that_raises_here_is_left_out(monkeypatch):
+    """A torch whose oneDNN has no quantized linear for the CPU raises on the first call."""
+    real = Int8Weight.__init__
+
+    def refuse_onednn(self, weight, kernel):
+        if kernel == ONEDNN:
+            raise RuntimeError("onednn: unsupported platform")
+        real(self, weight, kernel)
+
+    monkeypatch.setattr(Int8Weight, "__init__", refuse_onednn)
+    monkeypatch.setattr(int8_kernels, "available_kernels", lambda: [INT_MM, ONEDNN])
+    assert set(int8_kernels.measure_kernels()) == {"float32", INT_MM}
+    monkeypatch.setattr(int8_kernels, "available_kernels", lambda: [ONEDNN])
+    int8_kernels.int8_kernel.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="neither runs"):
+            check_precision("int8", torch.device("cpu"))
+    finally:
+        int8_kernels.int8_kernel.cache_clear()
+
+
 def test_the_choice_is_measured_once_per_process(measured, monkeypatch):
     measured(float32=1.0, int_mm=0.5, onednn=0.6)
     calls = []
