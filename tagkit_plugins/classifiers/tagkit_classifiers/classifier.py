@@ -21,6 +21,7 @@ from torch import nn
 
 from tagkit_classifiers.metrics import classification_result
 from tagkit_classifiers.precision import check_precision, precision_context
+from tagkit_core.allocator import freed_memory_kept
 from tagkit_core.config_fields import (
     REQUIRED,
     boolean,
@@ -258,7 +259,10 @@ class TextClassifier(Model):
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
         loss_sum, count = 0.0, 0
-        with self.predicting(len(todo), verbose) as advance, precision_context(self, precision):
+        # freed_memory_kept: a batch's activations reuse the last batch's memory instead of
+        # fresh pages faulted in and zeroed (tagkit_core.allocator; docs/benchmarks.md, T)
+        with freed_memory_kept(), self.predicting(len(todo), verbose) as advance, \
+                precision_context(self, precision):
             for batch in batches:
                 scores = self(batch, storage=storage).float()
                 storage.after_batch(batch)
