@@ -13,9 +13,8 @@ from tagkit_flair_embeddings.language_model import (
     LanguageModel,
     LanguageModelFileError,
     character_dictionary,
-    load_language_model,
-    save_language_model,
 )
+from tagkit_flair_embeddings.lm_file import load_language_model, save_language_model
 from tagkit_flair_embeddings.lm_trainer import LanguageModelTrainer
 from tagkit_flair_embeddings.pooled import PooledFlairEmbeddings
 from tagkit_flair_embeddings.pretrained import PRETRAINED_LANGUAGE_MODELS

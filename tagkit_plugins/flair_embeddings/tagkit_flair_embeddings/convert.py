@@ -38,8 +38,8 @@ from tagkit_flair_embeddings.language_model import (
     LanguageModel,
     LanguageModelFileError,
     language_model_from_config,
-    save_language_model,
 )
+from tagkit_flair_embeddings.lm_file import save_language_model
 from tagkit_flair_embeddings.restricted_pickle import RefusedPickle, load_torch_file
 
 __all__ = ["FlairConversionError", "read_flair_pickle", "convert_flair_language_model",

@@ -40,8 +40,8 @@ from tagkit_flair_embeddings.language_model import (
     LanguageModelFileError,
     check_precision,
     language_model_from_config,
-    load_language_model,
 )
+from tagkit_flair_embeddings.lm_file import load_language_model
 from tagkit_flair_embeddings.pretrained import PRETRAINED_LANGUAGE_MODELS
 
 __all__ = ["FlairEmbeddings", "resolve_language_model"]

@@ -31,12 +31,9 @@ from tagkit_core.product_rates import warn_if_bfloat16_is_slow
 from tagkit_core.seeding import seed_generators
 from tagkit_core.trainer.checkpoint import restore_rng_state
 from tagkit_flair_embeddings.corpus import TextCorpus
-from tagkit_flair_embeddings.language_model import (
-    LanguageModel,
-    check_precision,
-    save_language_model,
-)
+from tagkit_flair_embeddings.language_model import LanguageModel, check_precision
 from tagkit_flair_embeddings.lm_checkpoint import read_lm_checkpoint, save_lm_checkpoint
+from tagkit_flair_embeddings.lm_file import load_language_model, save_language_model
 from tagkit_flair_embeddings.lm_threads import GroupedWindows, check_batch_threads
 
 __all__ = ["LanguageModelTrainer"]
@@ -254,8 +251,6 @@ class LanguageModelTrainer:
 
     def _finish(self, base_path: Path, state: dict, options: dict,
                 device: torch.device) -> dict[str, Any]:
-        from tagkit_flair_embeddings.language_model import load_language_model
-
         best = base_path / "best-lm.pt"
         scorer = self
         if best.exists():

@@ -11,11 +11,7 @@ from safetensors.torch import load_file, save_file
 
 from tagkit_core.tensor_files import tensors_digest
 from tagkit_flair_embeddings import LanguageModel, LanguageModelFileError
-from tagkit_flair_embeddings.language_model import (
-    HEADER_KEY,
-    load_language_model,
-    save_language_model,
-)
+from tagkit_flair_embeddings.lm_file import HEADER_KEY, load_language_model, save_language_model
 
 
 def test_flair_state_dict_names_and_shapes():
