@@ -19,8 +19,8 @@ from typing import Callable
 
 import torch
 
-__all__ = ["PROBE_SHAPE", "bfloat16_speedup", "best_seconds", "native_bfloat16_cpu", "probe_operands",
-           "warn_if_bfloat16_is_slow"]
+__all__ = ["PROBE_SHAPE", "bfloat16_speedup", "best_seconds", "native_bfloat16_cpu",
+           "probe_operands", "warn_if_bfloat16_is_slow"]
 
 #: The product measured: a batch of 256 rows through a 384 x 384 layer (a small BERT's).
 PROBE_SHAPE = (256, 384, 384)
