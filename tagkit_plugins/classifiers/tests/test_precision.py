@@ -79,8 +79,8 @@ def test_layers_reading_one_tensor_quantize_it_once(monkeypatch):
         assert len(counted) == 3
         assert torch.equal(value, Int8Linear(linear())(inputs))  # the same weights, fresh
     assert all(type(layer) is nn.Linear for layer in model.values())
-    last = model.__dict__["_int8_last_input"]
-    assert last.tensor is None and last.quantized is None  # nothing kept alive
+    last = model.__dict__["_int8_shared_input"]
+    assert last.tensor is None and last.converted is None  # nothing kept alive
     assert query.shape == key.shape == (4, 40)
 
 
