@@ -15,11 +15,25 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-__all__ = ["SharedInput", "swapped_linears"]
+__all__ = ["SharedInput", "TwinCache", "swapped_linears"]
+
+
+class TwinCache(dict):
+    """A model's twins by the id of the linear they stand for, with the weight versions they
+    were built from. Copied and pickled empty: a twin may hold oneDNN's packed weights, opaque
+    tensors that have no storage to copy ("Cannot access storage of OpaqueTensorImpl"), which
+    made ``copy.deepcopy`` and ``pickle`` of a model fail after a bfloat16 or int8 call; a
+    copy's own linears have other ids anyway, so it builds its own twins."""
+
+    def __deepcopy__(self, memo: dict) -> TwinCache:
+        return type(self)()
+
+    def __reduce__(self) -> tuple:
+        return type(self), ()
 
 
 class SharedInput:
-    """The input a model's twins converted last, for its siblings.
+    """The input a model's twins converted last, for its siblings (copied and pickled empty).
 
     A transformer's query, key and value projections read the same tensor; the first converts
     it (quantizes it, or casts it to bfloat16) and the other two take the result as it is (3%
@@ -29,6 +43,12 @@ class SharedInput:
 
     def __init__(self) -> None:
         self.clear()
+
+    def __deepcopy__(self, memo: dict) -> SharedInput:
+        return type(self)()
+
+    def __reduce__(self) -> tuple:
+        return type(self), ()
 
     def clear(self) -> None:
         self.tensor: torch.Tensor | None = None
@@ -55,7 +75,7 @@ def swapped_linears(model: nn.Module, name: str,
                     build: Callable[[nn.Linear, SharedInput], nn.Module]) -> Iterator[None]:
     """Swap each plain ``nn.Linear`` of ``model`` for ``build(linear, shared_input)``, cached
     on the model under ``name``, and back when the block ends."""
-    cache: dict[int, tuple[tuple, nn.Module]] = model.__dict__.setdefault(f"{name}_linears", {})
+    cache = model.__dict__.setdefault(f"{name}_linears", TwinCache())
     shared_input = model.__dict__.setdefault(f"{name}_shared_input", SharedInput())
     swapped = []
     for parent in list(model.modules()):

@@ -109,3 +109,28 @@ def test_a_torch_without_int8_kernels_is_refused_up_front(monkeypatch):
         precision.check_precision("float32", torch.device("cpu"))  # the others are unaffected
     finally:
         int8_kernels.int8_kernel.cache_clear()
+
+
+NARROW_SETTINGS = [("int8", kernel) for kernel in KERNELS] + [("bfloat16", None)]
+
+
+@pytest.mark.parametrize(("setting", "kernel"), NARROW_SETTINGS)
+def test_a_model_copies_and_pickles_after_a_narrow_call(monkeypatch, setting, kernel):
+    """oneDNN's packed weights (int8 on its kernel, bfloat16 where the CPU has it natively)
+    are opaque tensors with no storage: kept on the model, they made ``copy.deepcopy`` and
+    ``pickle`` fail ("Cannot access storage of OpaqueTensorImpl"). The copy builds its own."""
+    import copy
+    import pickle
+
+    if kernel is not None:
+        monkeypatch.setattr(precision, "int8_kernel", lambda: kernel)
+    model = nn.Sequential(linear(), nn.ReLU(), linear(40, 6))
+    inputs = torch.randn(5, 48)
+    with torch.no_grad(), precision.precision_context(model, setting):
+        expected = model(inputs)
+    assert model.__dict__[f"_{setting}_linears"]  # the twins are kept on the model
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert not twin.__dict__[f"_{setting}_linears"]
+        with torch.no_grad(), precision.precision_context(twin, setting):
+            assert torch.equal(twin(inputs), expected)
+        assert all(type(layer) is nn.Linear for layer in (twin[0], twin[2]))
