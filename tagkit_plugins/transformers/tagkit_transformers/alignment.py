@@ -30,8 +30,11 @@ Pieces = tuple[list[int], list[int]]  # (piece ids, word index of each piece), n
 
 
 def _encode(tokenizer: Any, words: list[list[str]]) -> list[Pieces]:
+    # verbose=False: the tokenizer would warn that a sentence longer than the model's maximum
+    # "will result in indexing errors"; here it goes through overlapping windows (window.py)
     encoding = tokenizer(words, is_split_into_words=True, add_special_tokens=False,
-                         return_attention_mask=False, return_token_type_ids=False)
+                         return_attention_mask=False, return_token_type_ids=False,
+                         verbose=False)
     out = []
     for i, ids in enumerate(encoding["input_ids"]):
         word_ids = encoding.word_ids(i)

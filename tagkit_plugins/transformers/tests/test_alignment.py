@@ -3,6 +3,8 @@ words with no piece at all; one tokenizer call and one forward per batch."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 
@@ -114,3 +116,21 @@ def test_pool_groups_without_pieces_get_zeros():
     assert alignment.pool(vectors, group, 3, "max").tolist() == [[2, 3], [0, 0], [6, 7]]
     with pytest.raises(ValueError, match="unknown pooling"):
         alignment.pool(vectors, group, 3, "median")
+
+
+def test_a_sentence_longer_than_the_model_raises_no_false_alarm(bert_dir, filler, caplog):
+    """Hugging Face's tokenizer warns that such a sentence "will result in indexing errors";
+    it goes through overlapping windows here, so that warning would only mislead."""
+    embedding = TransformerWordEmbeddings(str(bert_dir))
+    embedding.encoder.tokenizer.model_max_length = 16  # as a real tokenizer says (BERT: 512)
+    sentence = Sentence(filler(40, seed=3))
+    library_logger = logging.getLogger("transformers")  # its handler, not propagated to root
+    library_logger.addHandler(caplog.handler)
+    try:
+        with torch.no_grad():
+            embedding([sentence])
+    finally:
+        library_logger.removeHandler(caplog.handler)
+    assert len(sentence.cache[embedding.encoder.cache_key][0]) > 16  # it needed windows
+    assert sentence[39].embedding.shape[-1] == embedding.embedding_length
+    assert not [r for r in caplog.records if "indexing errors" in r.getMessage()]
