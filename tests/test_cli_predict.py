@@ -285,3 +285,24 @@ def test_precision_with_a_classifier_without_a_label_type(classifier_path, tmp_p
                  input="good great\n")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["labels"] == ["POS"]
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_warning_prints_as_one_line_unless_debugging(classifier_path, monkeypatch, debug):
+    """bfloat16 on a CPU where it is slower warns; the command prints the message alone, as
+    it prints errors, and Python's file:line format only under --debug."""
+    import tagkit_core.product_rates as product_rates
+
+    monkeypatch.setattr(product_rates, "bfloat16_speedup", lambda: 0.125)
+    args = ["--debug"] if debug else []
+    result = CliRunner().invoke(main, [*args, "predict", "--device", "cpu", str(classifier_path),
+                                       "--precision", "bfloat16"], input="good great\n")
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "8.0 times slower" in line]
+    assert len(warned) == 1  # the up-front check warns; the call site is the same after
+    if debug:
+        assert "RuntimeWarning" in result.stderr and ".py:" in result.stderr
+    else:
+        assert warned[0].startswith("Warning: precision='bfloat16': bfloat16 products run 8.0")
+        assert "RuntimeWarning" not in result.stderr and ".py:" not in result.stderr
+    assert result.stdout.strip()  # the labels are still written

@@ -17,13 +17,18 @@ The group also owns the exit codes, so each command only raises: a user error is
 ``Error: TypeName: message`` and exit 1, with the traceback only under ``tagkit --debug`` (or
 ``TAGKIT_DEBUG=1``). Ctrl-C exits 130. ``--quiet`` and ``--debug`` are kept in the context's
 ``meta``; commands read them with :func:`is_quiet` and :func:`is_debug`.
+
+Warnings raised while a command runs (bfloat16 slower than float32 on this CPU, say) print as
+one line, ``Warning: message``, on stderr, as errors do; Python's own format (the file, the
+line number and the source line of the library that warned) only under ``--debug``.
 """
 
 from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -58,6 +63,16 @@ def one_line(error: BaseException) -> str:
         "traceback)"
 
 
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+    """``warnings.showwarning`` for the commands: one line on stderr (see the module doc)."""
+    if is_debug():  # read when warned: --debug is parsed after the group's invoke begins
+        text = warnings.formatwarning(message, category, filename, lineno, line)
+    else:
+        text = "Warning: " + " ".join(str(message).split())
+    click.echo(text.rstrip("\n"), err=True)
+
+
 def load_registry() -> Registry:
     """The process-wide registry, loaded. Loading never fails because of a plugin: broken
     plugins and duplicate names are recorded in it, for the commands to show."""
@@ -84,7 +99,9 @@ class TagkitGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn what escapes it into an exit code and one line (see above)."""
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():  # restores Python's showwarning afterwards
+                warnings.showwarning = show_warning
+                return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
