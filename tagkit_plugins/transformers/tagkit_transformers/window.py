@@ -63,7 +63,12 @@ def plan_windows(pieces: Sequence[list[int]], capacity: int, prefix: list[int],
     if capacity < 1:
         raise ValueError(f"the model's maximum length leaves {capacity} pieces per window")
     rows: list[list[int]] = []
-    windows, positions, kept, first = [], [], [], []
+    # flat lists, one tensor each at the end: two small tensors per sentence, and the mask
+    # padded as ids, made a batch of 32 short sentences' plan 2.4 times as long (408 µs
+    # against 167 here; /tmp/s36/planbench.py)
+    windows: list[int] = []
+    positions: list[int] = []
+    kept, first = [], []
     for ids in pieces:
         length = len(ids) if allow_long else min(len(ids), capacity)
         starts = window_starts(length, capacity)
@@ -71,15 +76,17 @@ def plan_windows(pieces: Sequence[list[int]], capacity: int, prefix: list[int],
         for start in starts:
             rows.append(prefix + ids[start: start + min(capacity, length)] + suffix)
         if len(starts) == 1:
-            best = torch.full((length,), first[-1], dtype=torch.long)
-            offset = torch.arange(length)
+            windows.extend([first[-1]] * length)
+            positions.extend(range(len(prefix), len(prefix) + length))
         else:
             best, offset = _best_windows(length, starts, capacity)
-            best = best + first[-1]
-        windows.append(best)
-        positions.append(offset + len(prefix))
+            windows.extend((best + first[-1]).tolist())
+            positions.extend((offset + len(prefix)).tolist())
         kept.append(length)
     input_ids = pad_ids(rows, pad=pad_id)
-    mask = pad_ids([[1] * len(row) for row in rows])
-    return WindowPlan(input_ids, mask, torch.cat(windows), torch.cat(positions), kept,
+    row_lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
+    # from the lengths, not input_ids != pad_id: a text may hold the pad token itself
+    mask = (torch.arange(input_ids.shape[1]) < row_lengths.unsqueeze(1)).long()
+    return WindowPlan(input_ids, mask, torch.tensor(windows, dtype=torch.long),
+                      torch.tensor(positions, dtype=torch.long), kept,
                       torch.tensor(first, dtype=torch.long))

@@ -8,7 +8,7 @@ import torch
 
 from tagkit_core.data import Sentence
 from tagkit_transformers import TransformerWordEmbeddings
-from tagkit_transformers.window import window_starts
+from tagkit_transformers.window import plan_windows, window_starts
 
 CAPACITY = 14  # 16 positions minus [CLS] and [SEP]
 
@@ -134,3 +134,19 @@ def test_more_windows_than_one_pass_holds_run_in_groups_of_similar_length(
     assert len(single) == len(several) > 10
     for a, b in zip(single, several):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_the_plan_by_hand_with_an_empty_sentence_and_the_pad_id_as_a_piece():
+    """Capacity 4: the first sentence fits (and holds piece 0, the pad id, which the mask
+    must keep), the second is empty, the third needs windows starting at 0 and 1."""
+    plan = plan_windows([[5, 0, 7], [], [9, 9, 9, 9, 9]], capacity=4, prefix=[1], suffix=[2],
+                        pad_id=0, allow_long=True)
+    assert plan.input_ids.tolist() == [[1, 5, 0, 7, 2, 0], [1, 2, 0, 0, 0, 0],
+                                       [1, 9, 9, 9, 9, 2], [1, 9, 9, 9, 9, 2]]
+    assert plan.attention_mask.tolist() == [[1, 1, 1, 1, 1, 0], [1, 1, 0, 0, 0, 0],
+                                            [1] * 6, [1] * 6]
+    assert plan.attention_mask.dtype == plan.input_ids.dtype == torch.long
+    # each piece from the window where it has most context (a tie: the earlier window)
+    assert plan.piece_window.tolist() == [0, 0, 0, 2, 2, 2, 3, 3]
+    assert plan.piece_position.tolist() == [1, 2, 3, 1, 2, 3, 3, 4]
+    assert plan.first_window.tolist() == [0, 1, 2] and plan.kept == [3, 0, 5]
