@@ -25,7 +25,7 @@ import logging
 import torch
 from torch import nn
 
-from tagkit_classifiers.linear_swap import SharedInput
+from tagkit_classifiers.linear_swap import LinearTwin, SharedInput
 from tagkit_core.product_rates import native_bfloat16_cpu, probe_operands
 
 __all__ = ["PackedBfloat16Linear", "packed_bfloat16_available"]
@@ -42,24 +42,14 @@ def packed_product(rows: torch.Tensor, packed: torch.Tensor,
     return torch.ops.mkldnn._linear_pointwise(rows, packed, bias, "none", [], "")
 
 
-class PackedBfloat16Linear(nn.Module):
+class PackedBfloat16Linear(LinearTwin):
     """``linear``'s forward in bfloat16 from a weight packed once; returns bfloat16, as
     ``linear`` under autocast does. ``shared_input`` lets layers reading one tensor cast it
     once (:class:`tagkit_classifiers.linear_swap.SharedInput`)."""
 
     def __init__(self, linear: nn.Linear, shared_input: SharedInput | None = None) -> None:
-        super().__init__()
-        self.packed_weight = pack_weight(linear.weight)  # a cache, not state: not a buffer
-        bias = None if linear.bias is None else linear.bias.detach().to(torch.bfloat16)
-        self.register_buffer("bias", bias)
-        self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.shared_input = shared_input if shared_input is not None else SharedInput()
-        self._source = (linear,)  # a tuple: not registered as a submodule
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """The float weight it was built from, for model code that reads a linear's weight."""
-        return self._source[0].weight
+        super().__init__(linear, shared_input, torch.bfloat16)
+        self.packed_weight = pack_weight(linear.weight)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         rows = self.shared_input.get(inputs)

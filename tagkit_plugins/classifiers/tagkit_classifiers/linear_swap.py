@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-__all__ = ["SharedInput", "TwinCache", "swapped_linears"]
+__all__ = ["LinearTwin", "SharedInput", "TwinCache", "swapped_linears"]
 
 
 class TwinCache(dict):
@@ -63,6 +63,26 @@ class SharedInput:
     def put(self, inputs: torch.Tensor, converted: Any) -> None:
         if not inputs.is_inference():  # inference tensors keep no version: never shared
             self.tensor, self.version, self.converted = inputs, inputs._version, converted
+
+
+class LinearTwin(nn.Module):
+    """What every twin keeps of the linear it stands for: its sizes, its bias (in
+    ``bias_dtype``, the only buffer: the converted weight is a cache, not state), the model's
+    :class:`SharedInput`, and the float weight itself, for model code that reads a linear's
+    weight (its dtype or device, as some Hugging Face models do before a product)."""
+
+    def __init__(self, linear: nn.Linear, shared_input: SharedInput | None,
+                 bias_dtype: torch.dtype) -> None:
+        super().__init__()
+        bias = None if linear.bias is None else linear.bias.detach().to(bias_dtype)
+        self.register_buffer("bias", bias)
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.shared_input = shared_input if shared_input is not None else SharedInput()
+        self._source = (linear,)  # a tuple: not registered as a submodule
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self._source[0].weight
 
 
 def _version(linear: nn.Linear) -> tuple:

@@ -39,7 +39,7 @@ from torch import nn
 
 from tagkit_classifiers.bfloat16_linear import PackedBfloat16Linear, packed_bfloat16_available
 from tagkit_classifiers.int8_kernels import Int8Weight, int8_kernel
-from tagkit_classifiers.linear_swap import SharedInput, swapped_linears
+from tagkit_classifiers.linear_swap import LinearTwin, SharedInput, swapped_linears
 from tagkit_core.product_rates import warn_if_bfloat16_is_slow
 
 __all__ = ["PRECISIONS", "Int8Linear", "check_precision", "precision_context"]
@@ -77,7 +77,7 @@ def precision_context(model: nn.Module, precision: str) -> Iterator[None]:
         yield
 
 
-class Int8Linear(nn.Module):
+class Int8Linear(LinearTwin):
     """``linear``'s forward with an int8 product; built from (and a frozen copy of) ``linear``.
 
     The weight becomes int8 with one scale per output channel, prepared for this CPU's
@@ -91,19 +91,8 @@ class Int8Linear(nn.Module):
 
     def __init__(self, linear: nn.Linear, shared_input: SharedInput | None = None,
                  kernel: str | None = None) -> None:
-        super().__init__()
+        super().__init__(linear, shared_input, torch.float32)
         self.prepared = Int8Weight(linear.weight, kernel or int8_kernel())
-        bias = None if linear.bias is None else linear.bias.detach().float()
-        self.register_buffer("bias", bias)
-        self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.shared_input = shared_input if shared_input is not None else SharedInput()
-        self._source = (linear,)  # a tuple: not registered as a submodule
-
-    @property
-    def weight(self) -> torch.Tensor:
-        """The float weight it was built from, for model code that reads a linear's weight
-        (its dtype or device, as some Hugging Face models do before a product)."""
-        return self._source[0].weight
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         quantized = self.shared_input.get(inputs)
