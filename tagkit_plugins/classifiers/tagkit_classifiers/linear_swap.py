@@ -15,6 +15,8 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
+from tagkit_core.converted_weights import weights_version
+
 __all__ = ["LinearTwin", "SharedInput", "TwinCache", "swapped_linears"]
 
 
@@ -85,11 +87,6 @@ class LinearTwin(nn.Module):
         return self._source[0].weight
 
 
-def _version(linear: nn.Linear) -> tuple:
-    return tuple((p.data_ptr(), p._version) for p in (linear.weight, linear.bias)
-                 if p is not None)
-
-
 @contextlib.contextmanager
 def swapped_linears(model: nn.Module, name: str,
                     build: Callable[[nn.Linear, SharedInput], nn.Module]) -> Iterator[None]:
@@ -102,7 +99,7 @@ def swapped_linears(model: nn.Module, name: str,
         for child_name, child in list(parent.named_children()):
             if type(child) is not nn.Linear:
                 continue
-            key = _version(child)
+            key = weights_version(child.parameters())
             kept = cache.get(id(child))
             if kept is None or kept[0] != key:
                 kept = cache[id(child)] = (key, build(child, shared_input))

@@ -15,6 +15,7 @@ import copy
 import torch
 from torch import nn
 
+from tagkit_core.converted_weights import weights_version
 from tagkit_core.nn import reversal_rows, reverse_rows
 
 __all__ = ["BiRNN"]
@@ -66,11 +67,11 @@ class BiRNN(nn.Module):
     def _layers_in(self, dtype: torch.dtype) -> tuple[nn.ModuleList, nn.ModuleList]:
         """The layers' copy in ``dtype``, made once and kept while the weights stay unchanged.
 
-        A tensor's ``_version`` grows with every in-place change (optimizer steps,
-        ``load_state_dict``), so the key notices training between two predictions. The copy is
+        Keyed on :func:`tagkit_core.converted_weights.weights_version`, so training between
+        two predictions (optimizer steps, ``load_state_dict``) rebuilds it. The copy is
         a plain attribute, not a submodule: it never reaches the state dict or the optimizer.
         """
-        key = (dtype,) + tuple((p.data_ptr(), p._version) for p in self.parameters())
+        key = (dtype, weights_version(self.parameters()))
         cached = self.__dict__.get("_cast_layers")
         if cached is None or cached[0] != key:
             with torch.no_grad():

@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import torch
 
 from tagkit_core import config_fields as fields
+from tagkit_core.converted_weights import weights_version
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import TokenEmbeddings, length_groups
 from tagkit_core.files import DownloadError, cache_dir, download
@@ -252,7 +253,7 @@ class FlairEmbeddings(TokenEmbeddings):
         if torch.is_grad_enabled() and self.fine_tune:
             with torch.autocast(self.lm.encoder.weight.device.type, dtype=torch.bfloat16):
                 return self.lm.representation_at(*args).float()
-        key = tuple((p.data_ptr(), p._version) for p in self.lm.parameters())
+        key = weights_version(self.lm.parameters())
         kept = self.__dict__.get("_bfloat16_lm")
         if kept is None or kept[0] != key:
             copy = copy_module(self.lm).to(torch.bfloat16).eval()

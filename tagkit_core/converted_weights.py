@@ -1,0 +1,23 @@
+"""When a cache of converted weights must be rebuilt: :func:`weights_version`.
+
+Prediction often runs from a converted copy of a model's weights, made once and kept: the
+tagger's BiLSTM in bfloat16, a frozen character LM in bfloat16, a classifier's int8 and packed
+bfloat16 linears. Each copy is keyed on :func:`weights_version` of the weights it came from,
+so training between two predictions (an optimizer step, ``load_state_dict``), or a weight
+replaced by another tensor, rebuilds it at the next call. One definition, so the plugins'
+caches agree on what "changed" means.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+
+__all__ = ["weights_version"]
+
+
+def weights_version(parameters: Iterable[torch.Tensor]) -> tuple[tuple[int, int], ...]:
+    """A key that changes when any of ``parameters`` is replaced (its storage moves) or
+    changed in place (its ``_version`` counter grows with every in-place operation)."""
+    return tuple((p.data_ptr(), p._version) for p in parameters)
