@@ -49,7 +49,7 @@ from tagkit_core.model_schema import (
 )
 from tagkit_core.tensor_files import (
     NOT_FOUND_HINT,
-    dtype_name,
+    check_shapes,
     independent_cpu_tensors,
     load_tensors,
     open_tensor_file,
@@ -153,22 +153,6 @@ def _meta_unsupported(error: BaseException) -> bool:
         isinstance(cause, RuntimeError) and "meta" in str(cause).lower())
 
 
-def _compare(model: torch.nn.Module, shapes: Mapping[str, tuple[tuple[int, ...], str]],
-             source: str, where: str) -> None:
-    """Refuse a model whose state dict differs from the file's tensors in names, shape or dtype."""
-    expected = {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in model.state_dict().items()}
-    problems = [f"missing tensor {k!r}" for k in sorted(set(expected) - set(shapes))]
-    problems += [f"unexpected tensor {k!r}" for k in sorted(set(shapes) - set(expected))]
-    for key in sorted(set(expected) & set(shapes)):
-        if expected[key] != tuple(shapes[key]):
-            problems.append(f"tensor {key!r} is {list(shapes[key][0])} {shapes[key][1]} in the "
-                            f"file, the config builds {list(expected[key][0])} {expected[key][1]}")
-    if problems:
-        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise ModelFileError(f"{source}: {where}: the config and the file's tensors disagree: "
-                             + "; ".join(problems[:5]) + more)
-
-
 def build_model(spec: dict[str, Any], shapes: Mapping[str, tuple[tuple[int, ...], str]],
                 load_state: Callable[[], Mapping[str, torch.Tensor]], *, source: str,
                 where: str = "model", device: str | torch.device = "cpu",
@@ -193,13 +177,13 @@ def build_model(spec: dict[str, Any], shapes: Mapping[str, tuple[tuple[int, ...]
         probe = None
     if probe is not None:
         _check_expected(probe, expected, source)
-        _compare(probe, shapes, source, where)
+        check_shapes(probe, shapes, f"{source}: {where}")
         del probe
     state = dict(load_state())  # read and checksummed before anything is allocated
     with torch.device("cpu"):
         model = build_spec(spec, source, where)
     _check_expected(model, expected, source)
-    _compare(model, shapes, source, where)
+    check_shapes(model, shapes, f"{source}: {where}")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as error:

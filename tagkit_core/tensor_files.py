@@ -19,7 +19,8 @@ import torch
 from tagkit_core.model_schema import MAX_HEADER_BYTES, ModelFileError
 
 __all__ = ["TensorFile", "open_tensor_file", "load_tensors", "tensors_digest", "verify_digest",
-           "write_tensor_file", "dtype_name", "NOT_FOUND_HINT", "ModelFileNotFound"]
+           "write_tensor_file", "dtype_name", "check_shapes", "NOT_FOUND_HINT",
+           "ModelFileNotFound"]
 
 #: safetensors' own names for torch dtypes (what ``get_slice(k).get_dtype()`` reports).
 _DTYPE_NAMES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16",
@@ -48,6 +49,25 @@ class TensorFile:
     def __init__(self, path: Path, metadata: dict[str, str],
                  shapes: dict[str, tuple[tuple[int, ...], str]]) -> None:
         self.path, self.metadata, self.shapes = path, metadata, shapes
+
+
+def check_shapes(model: torch.nn.Module, shapes: Mapping[str, tuple[tuple[int, ...], str]],
+                 where: str, error: type[ModelFileError] = ModelFileError) -> None:
+    """Refuse a ``model`` built from a file's config (on the ``meta`` device, before anything
+    is allocated) whose state dict differs from the file's tensors (:attr:`TensorFile.shapes`)
+    in names, shapes or dtypes; ``where`` (the file, and which part of it) opens the message.
+    Model files, checkpoints and language model files all check this way."""
+    expected = {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in model.state_dict().items()}
+    problems = [f"missing tensor {k!r}" for k in sorted(set(expected) - set(shapes))]
+    problems += [f"unexpected tensor {k!r}" for k in sorted(set(shapes) - set(expected))]
+    for key in sorted(set(expected) & set(shapes)):
+        if expected[key] != tuple(shapes[key]):
+            problems.append(f"tensor {key!r} is {list(shapes[key][0])} {shapes[key][1]} in the "
+                            f"file, the config builds {list(expected[key][0])} {expected[key][1]}")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise error(f"{where}: the config and the file's tensors disagree: "
+                    + "; ".join(problems[:5]) + more)
 
 
 def _what_it_is(start: bytes) -> str | None:

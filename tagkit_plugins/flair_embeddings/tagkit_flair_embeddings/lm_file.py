@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from tagkit_core import config_fields as fields
 from tagkit_core.files import atomic_write
 from tagkit_core.model_schema import parse_json
 from tagkit_core.tensor_files import (
-    dtype_name,
+    check_shapes,
     independent_cpu_tensors,
     load_tensors,
     open_tensor_file,
@@ -74,19 +73,6 @@ def _header_config(opened, source: str) -> dict[str, Any]:
     return header["config"]
 
 
-def _compare(model: nn.Module, shapes, source: str) -> None:
-    expected = {k: (tuple(v.shape), dtype_name(v.dtype)) for k, v in model.state_dict().items()}
-    found = {k: (tuple(v[0]), v[1]) for k, v in shapes.items()}
-    if expected != found:
-        problems = [f"missing {k!r}" for k in sorted(set(expected) - set(found))]
-        problems += [f"unexpected {k!r}" for k in sorted(set(found) - set(expected))]
-        problems += [f"{k!r} is {list(found[k][0])} {found[k][1]} in the file, the config "
-                     f"builds {list(expected[k][0])} {expected[k][1]}"
-                     for k in sorted(set(found) & set(expected)) if found[k] != expected[k]]
-        raise LanguageModelFileError(f"{source}: the config and the file's tensors disagree: "
-                                     + "; ".join(problems[:5]))
-
-
 def load_language_model(path: str | Path, device: str | torch.device = "cpu",
                         verify: bool = True) -> LanguageModel:
     """Load a tagkit language model file: header schema, meta-device shape check, checksum,
@@ -103,7 +89,7 @@ def load_language_model(path: str | Path, device: str | torch.device = "cpu",
                                          ) from None
 
     with torch.device("meta"):
-        _compare(build(), opened.shapes, source)
+        check_shapes(build(), opened.shapes, source, LanguageModelFileError)
     tensors = load_tensors(opened, LanguageModelFileError)
     if verify:
         verify_digest(opened, HEADER_KEY, tensors, LanguageModelFileError)
