@@ -157,6 +157,17 @@ def test_a_tampered_or_foreign_checkpoint_is_refused(tmp_path):
     save_file(tensors, str(path), metadata=metadata)
     with pytest.raises(CheckpointError, match="checksum mismatch"):
         read_lm_checkpoint(path)
+    payload = json.loads(metadata["tagkit_lm_checkpoint"])  # a lying config: refused unbuilt
+    payload["language_model"]["hidden_size"] += 1
+    save_file(tensors, str(path), metadata={**metadata,
+                                            "tagkit_lm_checkpoint": json.dumps(payload)})
+    with pytest.raises(CheckpointError, match=r"language_model: the config and the file's "
+                       r"tensors disagree: tensor 'decoder.weight' is \[\d+, \d+\] F32"):
+        read_lm_checkpoint(path)
+    del tensors["rng/torch"]  # the model's tensors right, the generator state missing
+    save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(CheckpointError, match=r"other tensors are \[\], expected \['rng/torch'\]"):
+        read_lm_checkpoint(path)
     save_language_model(lm, path)
     with pytest.raises(CheckpointError, match="not a language model checkpoint"):
         read_lm_checkpoint(path)
