@@ -12,7 +12,8 @@ positions.
 
 Why not a flag of the Hugging Face model. Its layers have no such option; the layer is wrapped
 for the one call (:func:`cls_only_last_layer`) and put back afterwards, so the model, its state
-dict and its file never change. Only layers with BERT's layout (``attention.self.query/key/
+dict and its file never change. Prediction on the CPU calls :func:`cls_only_layer` from its lean pass
+(:mod:`tagkit_transformers.lean_forward`) and wraps nothing. Only layers with BERT's layout (``attention.self.query/key/
 value``, ``attention.output``, ``intermediate``, ``output``: BERT, RoBERTa, MiniLM, ELECTRA and
 their relatives) with absolute positions and eager or SDPA attention are wrapped; any other model
 runs its full last layer (:func:`supports_cls_only`).
@@ -27,7 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-__all__ = ["supports_cls_only", "cls_only_last_layer"]
+__all__ = ["has_bert_layout", "plain_encoder_config", "supports_cls_only", "cls_only_layer",
+           "cls_only_last_layer"]
 
 
 def _last_layer(model: nn.Module) -> nn.Module | None:
@@ -45,25 +47,62 @@ def _is_projection(module: object) -> bool:
         and isinstance(getattr(module, "out_features", None), int))
 
 
-def supports_cls_only(model: nn.Module) -> bool:
-    """Whether ``model``'s last layer has BERT's layout and can be computed at position 0."""
-    config = getattr(model, "config", None)
-    last = _last_layer(model)
-    attention = getattr(last, "attention", None)
+def has_bert_layout(layer: nn.Module | None) -> bool:
+    """Whether ``layer`` is laid out as BERT's: ``attention.self.query/key/value`` with its
+    head count and size, and ``attention.output``, ``intermediate`` and ``output`` each with a
+    position-wise ``dense`` projection."""
+    attention = getattr(layer, "attention", None)
     self_attention = getattr(attention, "self", None)
     return bool(
-        config is not None and last is not None
+        layer is not None
         and all(_is_projection(getattr(self_attention, name, None))
                 for name in ("query", "key", "value"))
         and isinstance(getattr(self_attention, "num_attention_heads", None), int)
         and isinstance(getattr(self_attention, "attention_head_size", None), int)
         and all(_is_projection(getattr(part, "dense", None))
                 for part in (getattr(attention, "output", None),
-                             getattr(last, "intermediate", None), getattr(last, "output", None)))
+                             getattr(layer, "intermediate", None), getattr(layer, "output", None))))
+
+
+def plain_encoder_config(config: Any) -> bool:
+    """Whether the model is a plain bidirectional encoder with absolute positions and eager or
+    SDPA attention: no decoder, no cross-attention, no relative position scores."""
+    return bool(
+        config is not None
         and not getattr(config, "is_decoder", False)
         and not getattr(config, "add_cross_attention", False)
         and getattr(config, "position_embedding_type", "absolute") == "absolute"
         and getattr(config, "_attn_implementation", "eager") in ("eager", "sdpa"))
+
+
+def supports_cls_only(model: nn.Module) -> bool:
+    """Whether ``model``'s last layer has BERT's layout and can be computed at position 0."""
+    return plain_encoder_config(getattr(model, "config", None)) \
+        and has_bert_layout(_last_layer(model))
+
+
+def cls_only_layer(layer: nn.Module, hidden_states: torch.Tensor,
+                   attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """``layer``'s output at position 0 only, ``(batch, 1, hidden)``, from every position's
+    ``hidden_states`` (``attention_mask``: SDPA's, boolean or additive, or ``None``)."""
+    attention = layer.attention.self
+    heads, size = attention.num_attention_heads, attention.attention_head_size
+    batch = hidden_states.shape[0]
+
+    def split(states: torch.Tensor) -> torch.Tensor:  # (batch, heads, length, size)
+        return states.view(batch, states.shape[1], heads, size).transpose(1, 2)
+
+    first = hidden_states[:, :1]
+    query = split(attention.query(first))
+    key, value = split(attention.key(hidden_states)), split(attention.value(hidden_states))
+    mask = attention_mask[..., :1, :] if isinstance(attention_mask, torch.Tensor) else None
+    dropout = attention.dropout.p if attention.training else 0.0
+    context = functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=mask, dropout_p=dropout,
+        scale=getattr(attention, "scaling", size ** -0.5))
+    context = context.transpose(1, 2).reshape(batch, 1, heads * size)
+    attended = layer.attention.output(context, first)
+    return layer.output(layer.intermediate(attended), attended)
 
 
 class _ClsOnlyLayer(nn.Module):
@@ -75,25 +114,7 @@ class _ClsOnlyLayer(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 *args: Any, **kwargs: Any) -> torch.Tensor:
-        layer = self.layer
-        attention = layer.attention.self
-        heads, size = attention.num_attention_heads, attention.attention_head_size
-        batch = hidden_states.shape[0]
-
-        def split(states: torch.Tensor) -> torch.Tensor:  # (batch, heads, length, size)
-            return states.view(batch, states.shape[1], heads, size).transpose(1, 2)
-
-        first = hidden_states[:, :1]
-        query = split(attention.query(first))
-        key, value = split(attention.key(hidden_states)), split(attention.value(hidden_states))
-        mask = attention_mask[..., :1, :] if isinstance(attention_mask, torch.Tensor) else None
-        dropout = attention.dropout.p if attention.training else 0.0
-        context = functional.scaled_dot_product_attention(
-            query, key, value, attn_mask=mask, dropout_p=dropout,
-            scale=getattr(attention, "scaling", size ** -0.5))
-        context = context.transpose(1, 2).reshape(batch, 1, heads * size)
-        attended = layer.attention.output(context, first)
-        return layer.output(layer.intermediate(attended), attended)
+        return cls_only_layer(self.layer, hidden_states, attention_mask)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from typing import Any, NamedTuple, Sequence
+import threading
+from typing import Any, Callable, NamedTuple, Sequence
 
 import torch
 from torch import nn
@@ -29,6 +30,7 @@ from tagkit_transformers.alignment import sentence_pieces, special_layout
 from tagkit_transformers.cls_only import cls_only_last_layer, supports_cls_only
 from tagkit_transformers.cpu_attention import cpu_attention
 from tagkit_transformers.files import load_pretrained, rebuild
+from tagkit_transformers.lean_forward import lean_forward_applies, lean_last_hidden
 from tagkit_transformers.window import WindowPlan, plan_windows
 
 __all__ = ["TransformerEncoder", "Encoded", "EncoderAccess", "parse_layers", "embedding_name"]
@@ -95,6 +97,26 @@ def max_input_length(config: Any, tokenizer: Any) -> int:
     return min(candidates) if candidates else 512
 
 
+class _CallLock:
+    """A lock that a copy or pickle of its model gets anew (``threading.Lock`` itself cannot
+    be copied, which would make the whole model uncopyable)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(self, *error: object) -> None:
+        self._lock.release()
+
+    def __deepcopy__(self, memo: dict) -> _CallLock:
+        return type(self)()
+
+    def __reduce__(self) -> tuple:
+        return type(self), ()
+
+
 class TransformerEncoder(nn.Module):
     """The Hugging Face model (``self.model``) and its tokenizer, with the layer choice."""
 
@@ -128,6 +150,8 @@ class TransformerEncoder(nn.Module):
         if not self.fine_tune:
             self.model.requires_grad_(False)
         self.model.train(self.fine_tune and self.training)
+        # held while the model's own forward runs with its swaps (see encode)
+        self._swapping = _CallLock()
 
     @property
     def output_size(self) -> int:
@@ -152,10 +176,19 @@ class TransformerEncoder(nn.Module):
         plan = plan_windows([ids for ids, _ in pieces], self.capacity, self.prefix,
                             self.suffix, self.pad_id, allow_long)
         device = next(self.model.parameters()).device
-        with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()), \
-                cpu_attention(self.model, device), \
-                cls_only_last_layer(self.model) if cls_only else contextlib.nullcontext():
-            cls, vectors = self._read_windows(plan, device, cls_only)
+        with torch.set_grad_enabled(self.fine_tune and torch.is_grad_enabled()):
+            if self._last_only and lean_forward_applies(self.model, device):
+                # prediction on the CPU: layer by layer, changing nothing on the model, so
+                # that prediction streams can share it (lean_forward)
+                cls, vectors = self._read_windows(
+                    plan, device, cls_only,
+                    lambda ids, mask: lean_last_hidden(self.model, ids, mask, cls_only))
+            else:
+                # the model's own forward, with its attention kernel and last layer swapped
+                # for the call: one thread at a time on one model
+                with self._swapping, cpu_attention(self.model, device), \
+                        cls_only_last_layer(self.model) if cls_only else contextlib.nullcontext():
+                    cls, vectors = self._read_windows(plan, device, cls_only, self._hidden)
         if vectors is None:
             empty = torch.zeros(0, dtype=torch.long, device=device)
             return Encoded(cls.new_zeros(0, cls.shape[-1]), empty, empty, cls)
@@ -165,7 +198,8 @@ class TransformerEncoder(nn.Module):
         word_index = torch.tensor([w for owners in word for w in owners], dtype=torch.long)
         return Encoded(vectors, sentence.to(device), word_index.to(device), cls)
 
-    def _read_windows(self, plan: WindowPlan, device: torch.device, cls_only: bool
+    def _read_windows(self, plan: WindowPlan, device: torch.device, cls_only: bool,
+                      forward: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
                       ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Position 0 of each sentence's first window and, unless ``cls_only``, each kept
         piece's vector.
@@ -176,8 +210,8 @@ class TransformerEncoder(nn.Module):
         memory stays one group's and little is padded."""
         windows = plan.input_ids.shape[0]
         if windows <= WINDOWS_PER_PASS:
-            hidden = self._hidden(plan.input_ids.to(device, non_blocking=True),
-                                  plan.attention_mask.to(device, non_blocking=True))
+            hidden = forward(plan.input_ids.to(device, non_blocking=True),
+                             plan.attention_mask.to(device, non_blocking=True))
             cls = hidden[plan.first_window.to(device), 0]
             if cls_only:
                 return cls, None
@@ -191,9 +225,8 @@ class TransformerEncoder(nn.Module):
         outputs: list[torch.Tensor] = []
         for number, members in enumerate(groups):
             rows, longest = torch.tensor(members), lengths[members[0]]
-            hidden = self._hidden(plan.input_ids[rows, :longest].to(device, non_blocking=True),
-                                  plan.attention_mask[rows, :longest].to(device,
-                                                                         non_blocking=True))
+            hidden = forward(plan.input_ids[rows, :longest].to(device, non_blocking=True),
+                             plan.attention_mask[rows, :longest].to(device, non_blocking=True))
             if not outputs:
                 outputs = [hidden.new_empty(len(window), hidden.shape[-1]) for window, _ in reads]
             for out, (window, position) in zip(outputs, reads):

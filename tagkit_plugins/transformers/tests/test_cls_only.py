@@ -115,14 +115,14 @@ def test_stand_ins_for_the_projections_keep_the_cls_only_layer(bert_dir):
 
 
 def test_an_int8_classifier_runs_the_cls_only_layer(bert_dir, monkeypatch):
-    import tagkit_transformers.encoder as encoder_module
+    import tagkit_transformers.lean_forward as lean_forward_module
     from tagkit_core.dictionary import Dictionary
     from tagkit_core.registry import get_registry
 
     used = []
-    real = encoder_module.cls_only_last_layer
-    monkeypatch.setattr(encoder_module, "cls_only_last_layer",
-                        lambda model: used.append(model) or real(model))
+    real = lean_forward_module.cls_only_layer
+    monkeypatch.setattr(lean_forward_module, "cls_only_layer",
+                        lambda *args: used.append(args[0]) or real(*args))
     labels = Dictionary(add_unk=False)
     for value in ("A", "B"):
         labels.add_item(value)

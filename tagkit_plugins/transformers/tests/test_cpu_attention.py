@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import tagkit_transformers.cpu_attention as cpu_attention_module
+import tagkit_transformers.encoder as encoder_module
 from tagkit_core.data import Sentence
 from tagkit_transformers import TransformerDocumentEmbeddings, TransformerWordEmbeddings
 from tagkit_transformers.cpu_attention import (
@@ -37,8 +38,11 @@ def batch() -> list[Sentence]:
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts the calls of the written-out attention (through transformers' registry)."""
+    """Counts the calls of the written-out attention (through transformers' registry, or
+    straight from the lean prediction pass)."""
     from transformers import AttentionInterface
+
+    import tagkit_transformers.lean_forward as lean_forward_module
 
     seen = []
 
@@ -47,6 +51,7 @@ def calls(monkeypatch):
         return attention(*args, **kwargs)
 
     monkeypatch.setitem(AttentionInterface._global_mapping, NAME, counted)
+    monkeypatch.setattr(lean_forward_module, "attention", counted)
     return seen
 
 
@@ -120,8 +125,9 @@ def test_prediction_uses_it_and_gives_the_same_vectors(bert_dir, calls, kind, mo
     config = embedding.model.config
     assert config._attn_implementation == "sdpa"
     with torch.no_grad():
-        with pytest.MonkeyPatch.context() as patch:  # the model's own kernel
+        with pytest.MonkeyPatch.context() as patch:  # the model's own forward and kernel
             patch.setattr(cpu_attention_module, "_REPLACES", ())
+            patch.setattr(encoder_module, "lean_forward_applies", lambda *_: False)
             own = embedding.encoder.encode(batch())
         assert not calls
         monkeypatch.setattr(cpu_attention_module, "sdpa_attention_forward", None)  # not used
