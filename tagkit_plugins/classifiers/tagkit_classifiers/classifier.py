@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from tagkit_classifiers.metrics import classification_result
-from tagkit_classifiers.precision import check_precision, precision_context
+from tagkit_classifiers.precision import check_precision, model_precision, thread_precision
 from tagkit_core.allocator import freed_memory_kept
 from tagkit_core.config_fields import (
     REQUIRED,
@@ -37,6 +37,7 @@ from tagkit_core.data import Sentence
 from tagkit_core.dictionary import Dictionary
 from tagkit_core.embeddings import DocumentEmbeddings, longest_first
 from tagkit_core.model import Model, Result
+from tagkit_core.prediction_streams import check_streams, map_batches
 from tagkit_core.storage import StorageMode
 
 __all__ = ["TextClassifier"]
@@ -217,8 +218,8 @@ class TextClassifier(Model):
     def predict(self, sentences: Sentence | Sequence[Sentence], mini_batch_size: int = 32,
                 return_probabilities_for_all_classes: bool = False, verbose: bool = False,
                 label_name: str | None = None, return_loss: bool = False,
-                embedding_storage_mode: str | StorageMode = "none", precision: str = "float32"
-                ) -> tuple[float, int] | None:
+                embedding_storage_mode: str | StorageMode = "none", precision: str = "float32",
+                streams: int = 1) -> tuple[float, int] | None:
         """Label each text: ``sentence.get_labels(label_name)`` (default: the label type).
 
         Single-label: one label, the most probable class, scored by its probability.
@@ -237,8 +238,14 @@ class TextClassifier(Model):
         per input row (token), faster still, with almost always float32's labels; the kernel
         depends on the CPU (:mod:`tagkit_classifiers.int8_kernels`). Training always runs in
         float32; see :mod:`tagkit_classifiers.precision`.
+
+        ``streams=N`` (CPU only) predicts N mini-batches at once, each in its own thread with
+        ``torch.get_num_threads() // N`` torch threads: faster where one batch's products
+        cannot keep every core busy (a small transformer, short texts, bfloat16 or int8), with
+        the same labels; see :mod:`tagkit_core.prediction_streams`.
         """
         check_precision(precision, self.device)
+        check_streams(streams, self.device)
         if isinstance(sentences, Sentence):
             sentences = [sentences]
         sentences = list(sentences)
@@ -248,39 +255,47 @@ class TextClassifier(Model):
         return self._predict(sentences, mini_batch_size, return_probabilities_for_all_classes,
                              verbose, label_name or label_type,
                              label_type if return_loss else None, embedding_storage_mode,
-                             precision)
+                             precision, streams)
 
     def _predict(self, sentences: list[Sentence], mini_batch_size: int, all_classes: bool,
                  verbose: bool, label_name: str, loss_label_type: str | None,
-                 embedding_storage_mode, precision: str) -> tuple[float, int] | None:
+                 embedding_storage_mode, precision: str, streams: int = 1
+                 ) -> tuple[float, int] | None:
         """``predict`` and ``evaluate``'s pass, in ``precision`` (checked by both); the loss
         (when ``loss_label_type`` is given) is against its labels."""
         todo = longest_first(self.document_embeddings, sentences)
         batches = self.batches(todo, mini_batch_size)
         storage = self.storage_mode(embedding_storage_mode)
-        loss_sum, count = 0.0, 0
+
+        def run(batch: list[Sentence]) -> tuple[int, tuple[float, int] | None]:
+            scores = self(batch, storage=storage).float()
+            storage.after_batch(batch)
+            loss = None
+            if loss_label_type is not None:
+                loss = self._batch_loss(batch, scores, loss_label_type)
+            self._write_labels(batch, scores, label_name, all_classes)
+            return len(batch), loss
+
+        loss_sum, count, device = 0.0, 0, self.device
         # freed_memory_kept: a batch's activations reuse the last batch's memory instead of
         # fresh pages faulted in and zeroed (tagkit_core.allocator; docs/benchmarks.md, T)
         with freed_memory_kept(), self.predicting(len(todo), verbose) as advance, \
-                precision_context(self, precision):
-            for batch in batches:
-                scores = self(batch, storage=storage).float()
-                storage.after_batch(batch)
-                if loss_label_type is not None:
-                    loss_sum, count = self._add_loss(batch, scores, loss_label_type,
-                                                     loss_sum, count)
-                self._write_labels(batch, scores, label_name, all_classes)
-                advance(len(batch))
+                model_precision(self, precision):
+            for size, loss in map_batches(run, batches, streams,
+                                          lambda: thread_precision(device, precision)):
+                if loss is not None:  # summed in batch order, whatever the streams
+                    loss_sum, count = loss_sum + loss[0], count + loss[1]
+                advance(size)
         return (loss_sum, count) if loss_label_type is not None else None
 
-    def _add_loss(self, batch, scores, label_type: str, loss_sum: float, count: int
-                  ) -> tuple[float, int]:
+    def _batch_loss(self, batch, scores, label_type: str) -> tuple[float, int]:
+        """The batch's summed loss over its texts with a known gold label, and their number."""
         found = self._targets(batch, label_type, strict=False)
         if found is None or not found[0]:
-            return loss_sum, count
+            return 0.0, 0
         rows, targets = found
         picked = scores[torch.tensor(rows, device=scores.device)]
-        return loss_sum + self._loss(picked, targets.to(scores.device)).item(), count + len(rows)
+        return self._loss(picked, targets.to(scores.device)).item(), len(rows)
 
     def _write_labels(self, batch: Sequence[Sentence], scores: torch.Tensor, label_name: str,
                       all_classes: bool) -> None:
@@ -304,22 +319,24 @@ class TextClassifier(Model):
     def evaluate(self, sentences: Sequence[Sentence], gold_label_type: str | None = None,
                  mini_batch_size: int = 32, embedding_storage_mode: str | StorageMode = "none",
                  out_path: str | Path | None = None, precision: str = "float32",
-                 **kwargs: Any) -> Result:
+                 streams: int = 1, **kwargs: Any) -> Result:
         """Score predictions against the gold labels (see :mod:`tagkit_classifiers.metrics`).
 
         Main score: accuracy (single-label) or micro F1 (multi-label); ``scores`` also holds
         ``micro_f1``, ``macro_f1``, ``sample_f1`` (multi-label) and the dev ``loss``. Empty
         texts are not scored. ``out_path`` gets one line per text: text, gold and predicted
-        labels, tab-separated (several labels joined by ``|``). ``precision`` is
-        ``predict``'s: evaluate a model as it will be run.
+        labels, tab-separated (several labels joined by ``|``). ``precision`` and ``streams``
+        are ``predict``'s: evaluate a model as it will be run.
         """
         if kwargs:
             raise TypeError(f"evaluate() got unexpected arguments: {', '.join(kwargs)}")
         check_precision(precision, self.device)
+        check_streams(streams, self.device)
         sentences = [s for s in sentences if len(s)]
         gold_label_type = gold_label_type or self._resolve_label_type(sentences)
         loss_sum, count = self._predict(sentences, mini_batch_size, False, False, _PREDICTED,
-                                        gold_label_type, embedding_storage_mode, precision)
+                                        gold_label_type, embedding_storage_mode, precision,
+                                        streams)
         gold = [sentence_labels(s, gold_label_type) for s in sentences]
         guessed = [sentence_labels(s, _PREDICTED) for s in sentences]
         for sentence in sentences:

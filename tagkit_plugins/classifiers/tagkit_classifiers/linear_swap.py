@@ -10,6 +10,7 @@ and rebuilt when a weight changes (its storage or in-place version counter moves
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, Callable, Iterator
 
 import torch
@@ -34,8 +35,9 @@ class TwinCache(dict):
         return type(self), ()
 
 
-class SharedInput:
-    """The input a model's twins converted last, for its siblings (copied and pickled empty).
+class SharedInput(threading.local):
+    """The input a model's twins converted last, for its siblings (copied and pickled empty;
+    one per thread, so that prediction streams sharing the model never take each other's).
 
     A transformer's query, key and value projections read the same tensor; the first converts
     it (quantizes it, or casts it to bfloat16) and the other two take the result as it is (3%

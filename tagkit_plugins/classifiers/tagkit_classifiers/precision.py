@@ -42,7 +42,8 @@ from tagkit_classifiers.int8_kernels import Int8Weight, int8_kernel
 from tagkit_classifiers.linear_swap import LinearTwin, SharedInput, swapped_linears
 from tagkit_core.product_rates import warn_if_bfloat16_is_slow
 
-__all__ = ["PRECISIONS", "Int8Linear", "check_precision", "precision_context"]
+__all__ = ["PRECISIONS", "Int8Linear", "check_precision", "precision_context", "model_precision",
+           "thread_precision"]
 
 PRECISIONS = ("float32", "bfloat16", "int8")
 
@@ -62,19 +63,33 @@ def check_precision(precision: str, device: torch.device) -> None:
 
 @contextlib.contextmanager
 def precision_context(model: nn.Module, precision: str) -> Iterator[None]:
-    """Run the block's forward passes of ``model`` in ``precision`` (see the module doc)."""
-    if precision == "bfloat16":
-        device = next(model.parameters()).device
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(torch.autocast(device.type, dtype=torch.bfloat16))
-            if device.type == "cpu" and packed_bfloat16_available():
-                stack.enter_context(swapped_linears(model, "_bfloat16", PackedBfloat16Linear))
-            yield
-    elif precision == "int8":
-        with _int8_linears(model):
-            yield
-    else:
+    """Run the block's forward passes of ``model`` in ``precision`` (see the module doc), in
+    this thread: :func:`model_precision` and :func:`thread_precision` together."""
+    device = _device(model)  # asked first: inside the swap a model of linears has no parameter
+    with model_precision(model, precision), thread_precision(device, precision):
         yield
+
+
+def model_precision(model: nn.Module, precision: str) -> contextlib.AbstractContextManager:
+    """The part of ``precision`` that is set on the model, for every thread that runs it
+    within the block: its linear layers swapped for int8 or packed bfloat16 twins."""
+    if precision == "int8":
+        return _int8_linears(model)
+    if precision == "bfloat16" and _device(model).type == "cpu" and packed_bfloat16_available():
+        return swapped_linears(model, "_bfloat16", PackedBfloat16Linear)
+    return contextlib.nullcontext()
+
+
+def thread_precision(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The part of ``precision`` that torch keeps per thread, to enter in each thread that
+    runs the model (on ``device``): bfloat16's autocast."""
+    if precision == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
 
 
 class Int8Linear(LinearTwin):

@@ -134,3 +134,22 @@ def test_a_model_copies_and_pickles_after_a_narrow_call(monkeypatch, setting, ke
         with torch.no_grad(), precision.precision_context(twin, setting):
             assert torch.equal(twin(inputs), expected)
         assert all(type(layer) is nn.Linear for layer in (twin[0], twin[2]))
+
+
+def test_the_shared_input_is_each_threads_own():
+    """Prediction streams share a model's twins: one thread's converted input is never
+    handed to another's layer."""
+    import threading
+
+    from tagkit_classifiers.linear_swap import SharedInput
+
+    shared = SharedInput()
+    inputs = torch.randn(3, 4)
+    shared.put(inputs, "converted here")
+    assert shared.get(inputs) == "converted here"
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(shared.get(inputs)))
+    thread.start()
+    thread.join()
+    assert seen == [None]
+    assert shared.get(inputs) == "converted here"

@@ -18,6 +18,7 @@ turn piece vectors into word (or sentence) vectors with one scatter each, no Pyt
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Sequence
 
 import torch
@@ -26,15 +27,20 @@ from tagkit_core.data import Sentence
 
 __all__ = ["sentence_pieces", "special_layout", "pool"]
 
+#: One tokenizer call at a time: a Hugging Face fast tokenizer called from two threads at once
+#: (prediction streams) may fail with "Already borrowed".
+_tokenizer_calls = threading.Lock()
+
 Pieces = tuple[list[int], list[int]]  # (piece ids, word index of each piece), no special tokens
 
 
 def _encode(tokenizer: Any, words: list[list[str]]) -> list[Pieces]:
     # verbose=False: the tokenizer would warn that a sentence longer than the model's maximum
     # "will result in indexing errors"; here it goes through overlapping windows (window.py)
-    encoding = tokenizer(words, is_split_into_words=True, add_special_tokens=False,
-                         return_attention_mask=False, return_token_type_ids=False,
-                         verbose=False)
+    with _tokenizer_calls:
+        encoding = tokenizer(words, is_split_into_words=True, add_special_tokens=False,
+                             return_attention_mask=False, return_token_type_ids=False,
+                             verbose=False)
     out = []
     for i, ids in enumerate(encoding["input_ids"]):
         word_ids = encoding.word_ids(i)

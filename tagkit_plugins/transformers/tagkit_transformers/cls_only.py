@@ -10,13 +10,13 @@ BERT-base's. The result is the same vector (the same products for that position;
 it with the full layer), in prediction and in fine-tuning alike, since nothing reads the other
 positions.
 
-Why not a flag of the Hugging Face model. Its layers have no such option; the layer is wrapped
-for the one call (:func:`cls_only_last_layer`) and put back afterwards, so the model, its state
-dict and its file never change. Prediction on the CPU calls :func:`cls_only_layer` from its lean pass
-(:mod:`tagkit_transformers.lean_forward`) and wraps nothing. Only layers with BERT's layout (``attention.self.query/key/
-value``, ``attention.output``, ``intermediate``, ``output``: BERT, RoBERTa, MiniLM, ELECTRA and
-their relatives) with absolute positions and eager or SDPA attention are wrapped; any other model
-runs its full last layer (:func:`supports_cls_only`).
+Why not a flag of the Hugging Face model. Its layers have no such option; the layer is wrapped for
+the one call (:func:`cls_only_last_layer`) and put back afterwards, so the model, its state dict
+and its file never change. Prediction on the CPU calls :func:`cls_only_layer` from its lean pass
+(:mod:`tagkit_transformers.lean_forward`) and wraps nothing. Only layers with BERT's layout
+(``attention.self.query/key/value``, ``attention.output``, ``intermediate``, ``output``: BERT,
+RoBERTa, MiniLM, ELECTRA and their relatives) with absolute positions and eager or SDPA attention
+are wrapped; any other model runs its full last layer (:func:`supports_cls_only`).
 """
 
 from __future__ import annotations

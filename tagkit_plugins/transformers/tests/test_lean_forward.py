@@ -8,6 +8,8 @@ import torch
 
 import tagkit_transformers.encoder as encoder_module
 from tagkit_core.data import Sentence
+from tagkit_core.dictionary import Dictionary
+from tagkit_core.registry import get_registry
 from tagkit_transformers import TransformerDocumentEmbeddings, TransformerWordEmbeddings
 from tagkit_transformers.lean_forward import (
     LEAN_MODEL_TYPES,
@@ -151,3 +153,29 @@ def test_other_layer_choices_run_the_models_own_forward(bert_dir, monkeypatch):
     with torch.no_grad():
         embedding.embed([Sentence(["anna", "visits", "berlin"])])
     assert not used
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
+def test_a_transformer_classifier_predicts_the_same_in_two_streams(bert_dir, filler, precision):
+    """Two streams share one model (its twins, its tokenizer): the labels and scores of one
+    stream, where each stream has one torch thread as the one stream has."""
+    labels = Dictionary(add_unk=False)
+    for value in ("A", "B", "C"):
+        labels.add_item(value)
+    torch.manual_seed(0)
+    classifier = get_registry().resolve("model", "text_classifier")(
+        TransformerDocumentEmbeddings(str(bert_dir)), label_dictionary=labels, label_type="c")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        got = []
+        for streams in (1, 2):
+            sentences = [Sentence(filler(2 + n % 11, seed=n)) for n in range(40)]
+            classifier.predict(sentences, mini_batch_size=3, precision=precision,
+                               streams=streams, return_probabilities_for_all_classes=True)
+            got.append([[(x.value, x.score) for x in s.get_labels("c")] for s in sentences])
+    finally:
+        torch.set_num_threads(before)
+    assert got[0] == got[1]
+    assert all(type(m).__name__ == "Linear" for m in classifier.modules()
+               if hasattr(m, "in_features"))  # every twin swapped out again
