@@ -3,7 +3,7 @@
 Each call is one process (run them alternately, under ``flock /tmp/bench.lock``):
 
     python benchmarks/trec_predict.py --system tagkit --model bench-out/minilm/final-model.pt \\
-        --precision int8
+        --precision bfloat16 --threads 2 --streams 2
     FLAIR_CACHE_ROOT=/work/flair-env/flaircache /work/flair-env/venv/bin/python \\
         benchmarks/trec_predict.py --system flair
 
@@ -44,7 +44,8 @@ def tagkit_side(args):
     gold = [sentence.get_labels("class")[0].value for sentence in corpus.test]
 
     def predict(sentences):
-        classifier.predict(sentences, mini_batch_size=32, precision=args.precision)
+        classifier.predict(sentences, mini_batch_size=32, precision=args.precision,
+                           streams=args.streams)
 
     return texts, gold, Sentence, predict, lambda s: s.get_labels("class")[0].value
 
@@ -55,8 +56,8 @@ def flair_side(args):
     from flair.embeddings import TransformerDocumentEmbeddings
     from flair.models import TextClassifier
 
-    if args.precision != "float32":
-        raise SystemExit("Flair's predict has no precision option")
+    if args.precision != "float32" or args.streams != 1:
+        raise SystemExit("Flair's predict has no precision or streams option")
     corpus = TREC_6()
     label_type = "question_class"
     classifier = TextClassifier(TransformerDocumentEmbeddings(minilm_dir(), fine_tune=True),
@@ -78,6 +79,9 @@ def main() -> None:
     parser.add_argument("--precision", default="float32",
                         help="tagkit: float32, bfloat16 or int8")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--streams", type=int, default=1,
+                        help="tagkit: mini-batches predicted at once, each in its own thread "
+                             "with threads // streams torch threads")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -94,6 +98,7 @@ def main() -> None:
     correct = sum(label_of(s) == g for s, g in zip(sentences, gold))
     print(json.dumps({
         "system": args.system, "precision": args.precision, "threads": args.threads,
+        "streams": args.streams,
         "sentences_per_second": len(texts) / statistics.median(wall),
         "sentences_per_cpu_second": len(texts) / statistics.median(cpu),
         "wall_seconds": wall, "cpu_seconds": cpu, "accuracy": correct / len(gold),

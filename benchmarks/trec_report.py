@@ -76,9 +76,14 @@ def parse_args(system: str) -> argparse.Namespace:
     parser.add_argument("--predict-threads", type=_thread_counts, default=None,
                         help="torch threads for the timed predict (default: --threads); "
                              "several, comma-separated (1,2), time it at each")
+    parser.add_argument("--predict-streams", type=int, default=None,
+                        help="tagkit: the timed predict's streams (mini-batches predicted at "
+                             "once, each in its own thread)")
     args = parser.parse_args()
     if args.predict_precision is not None and system != "tagkit":
         parser.error("--predict-precision: Flair's predict has no precision option")
+    if args.predict_streams is not None and system != "tagkit":
+        parser.error("--predict-streams: Flair's predict has no streams option")
     args.settings = dict(RECIPES[args.recipe])
     if args.epochs is not None:
         args.settings["max_epochs"] = args.epochs
@@ -145,6 +150,8 @@ def report(system, args, classifier, test_texts, gold, make_sentence, predicted_
     import torch
 
     options = {} if args.predict_precision is None else {"precision": args.predict_precision}
+    if args.predict_streams is not None:
+        options["streams"] = args.predict_streams
     timed = {}  # thread count -> (seconds of each timed call, accuracy of the last)
     for threads in args.predict_threads or [torch.get_num_threads()]:
         torch.set_num_threads(threads)
@@ -175,6 +182,7 @@ def report(system, args, classifier, test_texts, gold, make_sentence, predicted_
         if epoch_cpu_seconds else None,
         "test_accuracy": test_score,
         "predict_precision": args.predict_precision or "float32",
+        "predict_streams": args.predict_streams or 1,
         "predict_threads": int(first),
         "predict_sentences_per_second": by_threads[first]["sentences_per_second"],
         "predict_sentences_per_second_each": by_threads[first]["sentences_per_second_each"],

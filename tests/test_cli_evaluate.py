@@ -138,3 +138,16 @@ def test_a_precision_the_model_lacks_is_a_usage_error(tagger_path):
     tagged = run([str(tagger_path), "UD_ENGLISH", "--precision", "int8"])  # refused before
     assert tagged.exit_code == 2 and "--precision" in tagged.output  # the data is read
     assert "got 'int8'" in tagged.output
+
+
+def test_streams_are_passed_to_evaluate(classifier_path, tmp_path):
+    texts = toy_reviews(20, seed=6)
+    source = tmp_path / "reviews.txt"
+    source.write_text("".join(f"__label__{t.get_labels('sentiment')[0].value} "
+                              f"{t.to_plain_string()}\n" for t in texts))
+    one, two = (run([str(classifier_path), str(source), "--json", "--mini-batch-size", "3",
+                     *extra]) for extra in ([], ["--streams", "2"]))
+    assert two.exit_code == 0, two.output
+    assert json.loads(two.stdout)["scores"] == json.loads(one.stdout)["scores"]
+    tagged = run([str(classifier_path), str(source), "--streams", "0"])
+    assert tagged.exit_code == 2 and "--streams" in tagged.output

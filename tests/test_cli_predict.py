@@ -7,6 +7,7 @@ these tests check the command's reading, chunking and writing, not the models; t
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -306,3 +307,31 @@ def test_a_warning_prints_as_one_line_unless_debugging(classifier_path, monkeypa
         assert warned[0].startswith("Warning: precision='bfloat16': bfloat16 products run 8.0")
         assert "RuntimeWarning" not in result.stderr and ".py:" not in result.stderr
     assert result.stdout.strip()  # the labels are still written
+
+
+def test_streams_are_passed_to_predict_and_give_the_same_output(classifier_path, monkeypatch):
+    model = load_model(classifier_path, device="cpu")
+    asked = []
+    real = type(model).predict
+
+    @functools.wraps(real)
+    def spied(self, *args, **kwargs):
+        asked.append(kwargs.get("streams"))
+        return real(self, *args, **kwargs)
+
+    texts = "\n".join(["good great", "awful poor", "the cat sings .", "good"] * 10) + "\n"
+    plain = run([str(classifier_path), "--output-format", "jsonl", "--mini-batch-size", "3"],
+                input=texts)
+    monkeypatch.setattr(type(model), "predict", spied)
+    streamed = run([str(classifier_path), "--output-format", "jsonl", "--mini-batch-size", "3",
+                    "--streams", "2"], input=texts)
+    assert streamed.exit_code == 0, streamed.output
+    assert asked == [2, 2]  # the up-front check, then the one chunk
+    assert streamed.output == plain.output
+
+
+def test_streams_a_model_lacks_stop_before_reading(tagger_path):
+    tagged = run([str(tagger_path), "--streams", "2"], input="the cat\n")
+    assert tagged.exit_code == 2 and "--streams" in tagged.output
+    assert "SequenceTagger.predict takes no streams" in tagged.output
+    assert "Sentence[" not in tagged.output

@@ -29,6 +29,8 @@ from tagkit_core.cli.loading import (
     load_cli_model,
     precision_option,
     precision_options,
+    streams_option,
+    streams_options,
 )
 from tagkit_core.cli.predict_output import predicted_labels
 from tagkit_core.data import Sentence
@@ -55,13 +57,16 @@ DATASETS_DISTRIBUTION = "tagkit-datasets"
               help="cpu, cuda, cuda:1... Default: the GPU when there is one.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @precision_option
+@streams_option
 def evaluate(model_path: Path, data: str, split: str, file_format: str | None,
              gold_column: int | None, mini_batch_size: int, device: str | None,
-             as_json: bool, precision: str | None) -> None:
+             as_json: bool, precision: str | None,
+             streams: int | None) -> None:
     """Score MODEL on a registered dataset's split, or on a gold FILE."""
     model = load_cli_model(model_path, device)
     label_type = label_name_of(model)
-    options = precision_options(model, precision, "evaluate")
+    options = {**precision_options(model, precision, "evaluate"),
+               **streams_options(model, streams, "evaluate")}
     if Path(data).is_file():
         sentences = _read_file(Path(data), file_format, label_type, gold_column)
         source, split_name = data, None

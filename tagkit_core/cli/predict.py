@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 
@@ -26,6 +26,8 @@ from tagkit_core.cli.loading import (
     load_cli_model,
     precision_option,
     precision_options,
+    streams_option,
+    streams_options,
 )
 from tagkit_core.cli.predict_input import (
     INPUT_FORMATS,
@@ -59,13 +61,16 @@ __all__ = ["predict"]
 @click.option("--device", default=None, metavar="DEVICE",
               help="cpu, cuda, cuda:1... Default: the GPU when there is one.")
 @precision_option
+@streams_option
 def predict(model_path: Path, input_name: str, input_format: str | None, output_format: str,
             no_tokenize: bool, chunk_size: int, mini_batch_size: int,
-            output_path: Path | None, device: str | None, precision: str | None) -> None:
+            output_path: Path | None, device: str | None, precision: str | None,
+            streams: int | None) -> None:
     """Tag or classify the sentences of FILE (stdin when '-' or absent) with MODEL."""
     model = load_cli_model(model_path, device)
     label_name = label_name_of(model)
-    options = precision_options(model, precision, "predict")
+    options = {**precision_options(model, precision, "predict"),
+               **streams_options(model, streams, "predict")}
     with _open_input(input_name) as stream:
         out = _open_output(output_path)
         try:
@@ -84,7 +89,7 @@ def predict(model_path: Path, input_name: str, input_format: str | None, output_
 
 def _predict_stream(model, stream: BinaryIO, name: str, out: TextIO, *, input_format: str | None,
                     output_format: str, tokenize: bool, chunk_size: int, mini_batch_size: int,
-                    label_name: str, options: dict[str, str]) -> None:
+                    label_name: str, options: dict[str, Any]) -> None:
     shown = "<stdin>" if name == "-" else name
     lines = numbered_lines(stream, shown)
     if input_format is None:
