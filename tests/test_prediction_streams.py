@@ -80,6 +80,20 @@ def test_each_stream_gets_the_callers_modes_its_threads_and_the_thread_context(
     assert seen == [(2, True, False, True, False)] * 3
 
 
+def test_streams_switch_threads_more_often_while_they_run():
+    import sys
+
+    from tagkit_core.prediction_streams import SWITCH_INTERVAL
+
+    before = sys.getswitchinterval()
+    seen = list(map_batches(lambda i: sys.getswitchinterval(), [0, 1, 2], 2))
+    assert seen == [pytest.approx(SWITCH_INTERVAL)] * 3
+    assert sys.getswitchinterval() == before
+    with pytest.raises(ZeroDivisionError):
+        list(map_batches(lambda i: 1 / 0, [0, 1], 2))
+    assert sys.getswitchinterval() == before
+
+
 def test_an_error_in_a_stream_is_raised_in_the_caller_after_every_stream_ended(
         two_torch_threads):
     started = []
