@@ -37,9 +37,12 @@ def pack_weight(weight: torch.Tensor) -> torch.Tensor:
     return torch.ops.mkldnn._reorder_linear_weight(weight.detach().to(torch.bfloat16), None)
 
 
-def packed_product(rows: torch.Tensor, packed: torch.Tensor,
-                   bias: torch.Tensor | None) -> torch.Tensor:
-    return torch.ops.mkldnn._linear_pointwise(rows, packed, bias, "none", [], "")
+def packed_product(rows: torch.Tensor, packed: torch.Tensor, bias: torch.Tensor | None,
+                   post_op: str = "none") -> torch.Tensor:
+    """``rows @ weight.T + bias``, then ``post_op`` (``"none"``, or ``"gelu"``: exact, erf's)
+    fused into the same kernel."""
+    algorithm = "none" if post_op == "gelu" else ""  # oneDNN's name for the exact GELU
+    return torch.ops.mkldnn._linear_pointwise(rows, packed, bias, post_op, [], algorithm)
 
 
 class PackedBfloat16Linear(LinearTwin):
@@ -52,11 +55,20 @@ class PackedBfloat16Linear(LinearTwin):
         self.packed_weight = pack_weight(linear.weight)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self._product(inputs, "none")
+
+    def forward_gelu(self, inputs: torch.Tensor) -> torch.Tensor:
+        """``gelu(self(inputs))`` (the exact GELU), computed in the product's kernel: a
+        transformer's feed-forward block skips a pass over its widest activations
+        (:mod:`tagkit_transformers.lean_forward` asks a linear for this method)."""
+        return self._product(inputs, "gelu")
+
+    def _product(self, inputs: torch.Tensor, post_op: str) -> torch.Tensor:
         rows = self.shared_input.get(inputs)
         if rows is None:
             rows = inputs.reshape(-1, self.in_features).to(torch.bfloat16).contiguous()
             self.shared_input.put(inputs, rows)
-        out = packed_product(rows, self.packed_weight, self.bias)
+        out = packed_product(rows, self.packed_weight, self.bias, post_op)
         return out.view(*inputs.shape[:-1], self.out_features)
 
 

@@ -35,9 +35,10 @@ def stand_in(monkeypatch):
     of the product are recorded (rows, packed weight)."""
     calls = []
 
-    def product(rows, packed, bias):
+    def product(rows, packed, bias, post_op="none"):
         calls.append((rows, packed))
-        return nn.functional.linear(rows, packed, bias)
+        out = nn.functional.linear(rows, packed, bias)
+        return nn.functional.gelu(out) if post_op == "gelu" else out
 
     monkeypatch.setattr(bfloat16_linear, "pack_weight",
                         lambda weight: weight.detach().to(torch.bfloat16))
@@ -154,3 +155,30 @@ def test_onednns_packed_product_where_the_cpu_has_native_bfloat16(fresh_probe):
         expected = autocast_linear(layer, inputs)
         assert got.dtype == torch.bfloat16 and got.shape == expected.shape
         assert torch.allclose(got.float(), expected.float(), rtol=1e-2, atol=1e-2)
+
+
+def test_forward_gelu_is_the_gelu_of_forward(stand_in):
+    twin = PackedBfloat16Linear(linear())
+    inputs = torch.randn(3, 48)
+    with torch.no_grad():
+        expected = nn.functional.gelu(twin(inputs))
+        got = twin.forward_gelu(inputs)
+    assert got.dtype == torch.bfloat16 and torch.equal(got, expected)
+
+
+def test_onednns_fused_gelu_where_the_cpu_has_native_bfloat16(fresh_probe):
+    """oneDNN's GELU post-op (algorithm "none": the exact, erf GELU) of the product, computed
+    before the product is rounded to bfloat16: within bfloat16's rounding of the unfused
+    result (the tanh approximation differs by less than that rounding, so it is not told
+    apart here)."""
+    if not packed_bfloat16_available():
+        return  # tested through the stand-in above; nothing packed on this CPU
+    layer = linear(384, 1536)
+    inputs = torch.randn(2, 7, 384)
+    twin = PackedBfloat16Linear(layer)
+    with torch.no_grad():
+        got = twin.forward_gelu(inputs).float()
+        expected = nn.functional.gelu(autocast_linear(layer, inputs).float())
+    assert got.shape == (2, 7, 1536)
+    assert torch.allclose(got, expected, rtol=2e-2, atol=2e-2)
+    assert (got - expected).abs().mean() < 2e-3  # bfloat16's rounding, not a wrong function

@@ -22,7 +22,7 @@ are wrapped; any other model runs its full last layer (:func:`supports_cls_only`
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 from torch import nn
@@ -82,9 +82,13 @@ def supports_cls_only(model: nn.Module) -> bool:
 
 
 def cls_only_layer(layer: nn.Module, hidden_states: torch.Tensor,
-                   attention_mask: torch.Tensor | None) -> torch.Tensor:
+                   attention_mask: torch.Tensor | None,
+                   feed_forward: Callable[[nn.Module, torch.Tensor], torch.Tensor]
+                   = lambda intermediate, attended: intermediate(attended)) -> torch.Tensor:
     """``layer``'s output at position 0 only, ``(batch, 1, hidden)``, from every position's
-    ``hidden_states`` (``attention_mask``: SDPA's, boolean or additive, or ``None``)."""
+    ``hidden_states`` (``attention_mask``: SDPA's, boolean or additive, or ``None``;
+    ``feed_forward(intermediate, attended)``: how the lean pass runs the ``intermediate``
+    block)."""
     attention = layer.attention.self
     heads, size = attention.num_attention_heads, attention.attention_head_size
     batch = hidden_states.shape[0]
@@ -102,7 +106,7 @@ def cls_only_layer(layer: nn.Module, hidden_states: torch.Tensor,
         scale=getattr(attention, "scaling", size ** -0.5))
     context = context.transpose(1, 2).reshape(batch, 1, heads * size)
     attended = layer.attention.output(context, first)
-    return layer.output(layer.intermediate(attended), attended)
+    return layer.output(feed_forward(layer.intermediate, attended), attended)
 
 
 class _ClsOnlyLayer(nn.Module):

