@@ -67,16 +67,19 @@ def map_batches(work: Callable[[Batch], Result], batches: Sequence[Batch], strea
                 thread_context: Callable[[], ContextManager[object]] = contextlib.nullcontext
                 ) -> Iterator[Result]:
     """``work(batch)`` for each batch, yielded in batch order, in ``streams`` threads (see the
-    module doc). Each stream gets ``torch.get_num_threads() // streams`` torch threads (at
-    least one); the caller's count is set again when the streams end. ``thread_context()`` is
+    module doc). The streams share out torch's threads: there are no more streams than
+    ``torch.get_num_threads()`` (so a process limited to one thread stays on one) or batches,
+    each gets ``torch.get_num_threads() // streams`` threads, and the caller's count is set
+    again when the streams end. ``thread_context()`` is
     entered around the work in whichever thread runs it, the caller's too when
     ``streams == 1``."""
-    if streams == 1 or len(batches) < 2:
+    streams = min(streams, len(batches), torch.get_num_threads())
+    if streams <= 1:
         with thread_context():
             for batch in batches:
                 yield work(batch)
         return
-    yield from _Streams(work, batches, min(streams, len(batches)), thread_context).results()
+    yield from _Streams(work, batches, streams, thread_context).results()
 
 
 class _Streams:

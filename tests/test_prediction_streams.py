@@ -19,15 +19,21 @@ def stream_threads() -> list[threading.Thread]:
 
 
 @pytest.fixture
-def two_torch_threads():
+def torch_threads():
+    """``torch_threads(n)`` sets torch's thread count for the test; put back after it."""
     before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
+    yield torch.set_num_threads
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def two_torch_threads(torch_threads):
+    torch_threads(2)
+
+
 @pytest.mark.parametrize("streams", [1, 2, 3, 8])
-def test_results_come_back_in_batch_order(streams):
+def test_results_come_back_in_batch_order(streams, torch_threads):
+    torch_threads(4)
     shuffle = random.Random(streams)
     delays = [shuffle.random() * 0.01 for _ in range(12)]  # batches finish out of order
 
@@ -35,11 +41,26 @@ def test_results_come_back_in_batch_order(streams):
         time.sleep(delays[index])
         return index * index
 
-    assert list(map_batches(work, list(range(12)), streams)) == [i * i for i in range(12)]
+    names = set()
+    results = list(map_batches(lambda i: names.add(threading.current_thread().name)
+                               or work(i), list(range(12)), streams))
+    assert results == [i * i for i in range(12)]
+    assert len(names) <= min(streams, 4)  # never more streams than torch threads
     assert not stream_threads()
 
 
-def test_streams_really_run_at_once():
+def test_there_are_no_more_streams_than_torch_threads(torch_threads):
+    torch_threads(1)  # a process limited to one thread stays on one
+    names = {name for name in map_batches(lambda i: threading.current_thread().name,
+                                           list(range(6)), streams=4)}
+    assert names == {threading.main_thread().name}
+    torch_threads(3)
+    seen = list(map_batches(lambda i: torch.get_num_threads(), list(range(6)), streams=2))
+    assert seen == [1] * 6  # 3 // 2 each
+    assert torch.get_num_threads() == 3
+
+
+def test_streams_really_run_at_once(two_torch_threads):
     """Two batches meet at a barrier: with one stream the second never arrives."""
     meeting = threading.Barrier(2, timeout=5)
 
@@ -80,7 +101,7 @@ def test_each_stream_gets_the_callers_modes_its_threads_and_the_thread_context(
     assert seen == [(2, True, False, True, False)] * 3
 
 
-def test_streams_switch_threads_more_often_while_they_run():
+def test_streams_switch_threads_more_often_while_they_run(two_torch_threads):
     import sys
 
     from tagkit_core.prediction_streams import SWITCH_INTERVAL
@@ -131,7 +152,7 @@ def test_a_caller_that_stops_early_ends_the_streams(two_torch_threads):
     assert torch.get_num_threads() == 2
 
 
-def test_an_error_entering_the_thread_context_is_raised_too():
+def test_an_error_entering_the_thread_context_is_raised_too(two_torch_threads):
     def broken():
         raise RuntimeError("no autocast here")
 

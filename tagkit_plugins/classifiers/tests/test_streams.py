@@ -12,11 +12,10 @@ from tagkit_core.dictionary import Dictionary
 
 
 @pytest.fixture
-def one_torch_thread():
-    """Each stream then runs on one thread, as ``streams=1`` does: results equal exactly."""
+def torch_threads():
+    """``torch_threads(n)`` sets torch's thread count for the test; put back after it."""
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
+    yield torch.set_num_threads
     torch.set_num_threads(before)
 
 
@@ -31,10 +30,13 @@ def labels_of(sentences, name: str = "class") -> list[list[tuple[str, float]]]:
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
 def test_streams_give_one_streams_labels_scores_and_loss(toy_document, toy_corpus,
-                                                         one_torch_thread, precision):
+                                                         torch_threads, precision):
+    """N streams on N torch threads run each batch on one thread, as one stream on one
+    thread does: the results are equal, not just close."""
     classifier = classifier_of(toy_document, toy_corpus)
     results = {}
     for streams in (1, 2, 3):
+        torch_threads(streams)
         texts = make_texts(50, 7)
         loss = classifier.predict(texts, mini_batch_size=4, precision=precision,
                                   streams=streams, return_loss=True,
@@ -43,13 +45,18 @@ def test_streams_give_one_streams_labels_scores_and_loss(toy_document, toy_corpu
         results[streams] = (labels_of(texts, "guess"), loss)
     assert results[2] == results[1] and results[3] == results[1]
     assert results[1][1][1] == 50  # every text had a gold label
-    evaluated = [classifier.evaluate(make_texts(30, 8), mini_batch_size=4, precision=precision,
-                                     streams=streams) for streams in (1, 2)]
+    evaluated = []
+    for streams in (1, 2):
+        torch_threads(streams)
+        evaluated.append(classifier.evaluate(make_texts(30, 8), mini_batch_size=4,
+                                             precision=precision, streams=streams))
     assert evaluated[0].main_score == evaluated[1].main_score
     assert evaluated[0].scores == evaluated[1].scores
 
 
-def test_an_error_in_a_stream_leaves_the_model_as_it_was(toy_document, toy_corpus):
+def test_an_error_in_a_stream_leaves_the_model_as_it_was(toy_document, toy_corpus,
+                                                         torch_threads):
+    torch_threads(2)
     classifier = classifier_of(toy_document, toy_corpus)
     classifier.train()
     real = classifier.document_embeddings._embed_batch

@@ -166,10 +166,10 @@ def test_a_transformer_classifier_predicts_the_same_in_two_streams(bert_dir, fil
     classifier = get_registry().resolve("model", "text_classifier")(
         TransformerDocumentEmbeddings(str(bert_dir)), label_dictionary=labels, label_type="c")
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
     try:
         got = []
         for streams in (1, 2):
+            torch.set_num_threads(streams)  # one torch thread per stream either way
             sentences = [Sentence(filler(2 + n % 11, seed=n)) for n in range(40)]
             classifier.predict(sentences, mini_batch_size=3, precision=precision,
                                streams=streams, return_probabilities_for_all_classes=True)
