@@ -9,9 +9,10 @@ AMX), while the Python between them (tokenizing, the model's module calls, writi
 on one core whatever the thread count. ``streams=2`` runs two batches at once instead, each in
 its own thread with one torch thread: torch's kernels release the GIL, so one stream's products
 run while the other's Python does. On that machine MiniLM's bfloat16 prediction of the 500
-TREC-6 test questions went from about 1,600 to about 2,000 questions per second on two cores
-(docs/benchmarks.md, issue 18, section V). Where a second thread does speed up the products
-(float32, or int8 on that Xeon), streams gain less or lose: measure before choosing.
+TREC-6 test questions went from about 1,500 to about 2,000 questions per second on two cores
+(docs/benchmarks.md, issue 18, section V). Where a second thread does speed up the products,
+streams gain less or nothing (float32 10 to 17%, int8 nothing, on that Xeon): measure before
+choosing.
 
 What the caller guarantees: ``work(batch)`` may run in two threads at once on the same model.
 It writes only to its own batch's sentences, and nothing it calls swaps attributes of the model
