@@ -152,6 +152,29 @@ def test_a_caller_that_stops_early_ends_the_streams(two_torch_threads):
     assert torch.get_num_threads() == 2
 
 
+def test_ctrl_c_during_prediction_ends_every_stream_first(two_torch_threads):
+    """SIGINT (as from Ctrl-C) arrives while the caller waits for a batch: KeyboardInterrupt
+    reaches the caller once the streams have finished their current batches."""
+    import signal
+
+    finished = []
+
+    def work(index: int) -> int:
+        if index == 2:
+            signal.raise_signal(signal.SIGINT)
+        time.sleep(0.02)
+        finished.append(index)
+        return index
+
+    with pytest.raises(KeyboardInterrupt):
+        list(map_batches(work, list(range(60)), 2))
+    done = len(finished)
+    assert not stream_threads()  # every stream ended before the caller saw the interrupt
+    time.sleep(0.1)
+    assert len(finished) == done < 60  # and none goes on afterwards
+    assert torch.get_num_threads() == 2
+
+
 def test_an_error_entering_the_thread_context_is_raised_too(two_torch_threads):
     def broken():
         raise RuntimeError("no autocast here")
