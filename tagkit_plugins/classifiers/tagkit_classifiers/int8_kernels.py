@@ -19,9 +19,10 @@ Which one is measured once per process on a 256 x 384 x 384 product, not read fr
 torch exposes only a coarse capability string ("AVX2", "AVX512"), and an AVX512 CPU without
 VNNI takes ``_int_mm``'s loop too. The question is whether ``_int_mm`` has a real kernel: a
 kernel ran at 0.4 times float32's time, the loop at 33 times. ``_int_mm`` is kept where it
-takes under 3 times float32's time (near the two cases' geometric middle, so a process
-slowed by its neighbours still chooses as a quiet one does, and a second run gives the same
-labels); elsewhere oneDNN's kernel runs, and where the chosen kernel does not beat float32 a
+takes under 3 times float32's time (near the two cases' geometric middle), timed in
+interleaved rounds on one thread (:func:`tagkit_core.product_rates.fastest_seconds`) so that a
+process started on a busy machine chooses as a quiet one does, and a second run gives the same
+labels; elsewhere oneDNN's kernel runs, and where the chosen kernel does not beat float32 a
 warning says so. So int8 results differ slightly between the two kinds of CPU (7- against
 8-bit inputs), as any quantized model's do between kernels.
 """
@@ -35,7 +36,7 @@ import warnings
 
 import torch
 
-from tagkit_core.product_rates import PROBE_SHAPE, best_seconds, probe_operands
+from tagkit_core.product_rates import PROBE_SHAPE, fastest_seconds, probe_operands
 
 __all__ = ["INT_MM", "ONEDNN", "Int8Weight", "available_kernels", "int8_kernel",
            "quantize_rows"]
@@ -111,15 +112,17 @@ def measure_kernels() -> dict[str, float]:
     and in each int8 kernel that runs here: a build whose oneDNN lacks the quantized linear
     for this CPU raises on the first call, and that kernel is left out."""
     inputs, weight = probe_operands()
-    seconds = {"float32": best_seconds(lambda: torch.nn.functional.linear(inputs, weight))}
+    runs = {"float32": lambda: torch.nn.functional.linear(inputs, weight)}
     for kernel in available_kernels():
         try:
             prepared = Int8Weight(weight, kernel)
-            seconds[kernel] = best_seconds(functools.partial(prepared.product,
-                                                             prepared.quantize(inputs)[0]))
+            run = functools.partial(prepared.product, prepared.quantize(inputs)[0])
+            run()
         except (RuntimeError, NotImplementedError) as error:
             log.debug("int8 kernel %s does not run here: %s", kernel, error)
-    return seconds
+            continue
+        runs[kernel] = run
+    return fastest_seconds(runs)
 
 
 @functools.cache
