@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 __all__ = ["load_cli_model", "label_name_of", "precision_option", "precision_options",
-           "streams_option", "streams_options"]
+           "streams_option", "streams_options", "passed_option"]
 
 
 def load_cli_model(path: Path, device: str | None = None) -> Any:
@@ -66,20 +66,26 @@ precision_option = click.option(
 
 
 def precision_options(model: Any, precision: str | None, method: str) -> dict[str, str]:
-    """The keyword for ``--precision``, checked before any data is read: the model's
-    ``method`` (``predict`` or ``evaluate``) must name a ``precision`` parameter, and
-    ``predict`` must accept the value (asked with no sentences, so nothing runs; with the
-    label name the commands use, so a classifier without a label type need not find one)."""
-    if precision is None:
+    """The keyword for ``--precision`` (see :func:`passed_option`)."""
+    return passed_option(model, method, "precision", precision)
+
+
+def passed_option(model: Any, method: str, keyword: str, value: Any) -> dict[str, Any]:
+    """The keyword a command passes on to the model's ``method`` (``predict`` or
+    ``evaluate``), checked before any data is read: the method must name a ``keyword``
+    parameter, and ``predict`` must accept the value (asked with no sentences, so nothing runs;
+    with the label name the commands use, so a classifier without a label type need not find
+    one). ``None`` (the option not given) passes nothing."""
+    if value is None:
         return {}
-    if "precision" not in inspect.signature(getattr(model, method)).parameters:
-        raise click.BadParameter(f"{type(model).__name__}.{method} takes no precision",
-                                 param_hint="--precision")
+    if keyword not in inspect.signature(getattr(model, method)).parameters:
+        raise click.BadParameter(f"{type(model).__name__}.{method} takes no {keyword}",
+                                 param_hint=f"--{keyword}")
     try:
-        model.predict([], precision=precision, label_name=label_name_of(model))
+        model.predict([], label_name=label_name_of(model), **{keyword: value})
     except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--precision") from None
-    return {"precision": precision}
+        raise click.BadParameter(str(error), param_hint=f"--{keyword}") from None
+    return {keyword: value}
 
 
 #: ``--streams`` of ``predict`` and ``evaluate``: passed on to the model's method.
@@ -91,15 +97,5 @@ streams_option = click.option(
 
 
 def streams_options(model: Any, streams: int | None, method: str) -> dict[str, int]:
-    """The keyword for ``--streams``, checked before any data is read, as
-    :func:`precision_options` checks ``--precision`` (off the CPU it is refused)."""
-    if streams is None:
-        return {}
-    if "streams" not in inspect.signature(getattr(model, method)).parameters:
-        raise click.BadParameter(f"{type(model).__name__}.{method} takes no streams",
-                                 param_hint="--streams")
-    try:
-        model.predict([], streams=streams, label_name=label_name_of(model))
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--streams") from None
-    return {"streams": streams}
+    """The keyword for ``--streams`` (see :func:`passed_option`; off the CPU it is refused)."""
+    return passed_option(model, method, "streams", streams)
