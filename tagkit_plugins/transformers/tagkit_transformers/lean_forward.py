@@ -64,6 +64,8 @@ def lean_forward_applies(model: nn.Module, device: torch.device) -> bool:
         and isinstance(getattr(model, "embeddings", None), nn.Module)
         and isinstance(layers, nn.ModuleList) and len(layers) > 0
         and all(has_bert_layout(layer) for layer in layers)
+        # said outright: attention without a mask (no padding) is causal where it is not
+        and all(getattr(layer.attention.self, "is_causal", None) is False for layer in layers)
         and not _hooked(model, layers))
 
 
@@ -127,7 +129,9 @@ def lean_last_hidden(model: nn.Module, input_ids: torch.Tensor, attention_mask: 
     with ``cls_only``, position 0 of the last layer alone, ``(batch, 1, hidden)``. The caller
     checks :func:`lean_forward_applies` first."""
     hidden = model.embeddings(input_ids=input_ids)
-    keep = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, keys): True attends
+    # (batch, 1, 1, keys), True attends; none at all without padding, as the model's own
+    # forward does, so SDPA's long rows take its unmasked kernel
+    keep = None if bool(attention_mask.all()) else attention_mask.bool()[:, None, None, :]
     *body, last = model.encoder.layer
     for layer in body:
         hidden = _layer(layer, hidden, keep)

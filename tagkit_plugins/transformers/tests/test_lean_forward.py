@@ -92,6 +92,9 @@ def test_where_it_does_not_apply():
         model.config._attn_implementation = "eager"  # the user's choice of kernel stands
         assert not lean_forward_applies(model, CPU)
         model.config._attn_implementation = "sdpa"
+        del model.encoder.layer[0].attention.self.is_causal  # unsaid: it might be a decoder
+        assert not lean_forward_applies(model, CPU)
+        model.encoder.layer[0].attention.self.is_causal = False
         handle = model.encoder.layer[1].attention.register_forward_hook(lambda *_: None)
         assert not lean_forward_applies(model, CPU)  # a hook on a module whose call it skips
         handle.remove()
