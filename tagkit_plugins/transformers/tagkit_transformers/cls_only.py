@@ -28,8 +28,8 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-__all__ = ["has_bert_layout", "plain_encoder_config", "supports_cls_only", "cls_only_layer",
-           "cls_only_last_layer"]
+__all__ = ["has_bert_layout", "plain_encoder_config", "supports_cls_only", "bert_layer",
+           "cls_only_layer", "cls_only_last_layer", "sdpa_attend"]
 
 
 def _last_layer(model: nn.Module) -> nn.Module | None:
@@ -81,31 +81,60 @@ def supports_cls_only(model: nn.Module) -> bool:
         and has_bert_layout(_last_layer(model))
 
 
+#: ``attend(self_attention, query, key, value, mask, scaling)``: ``(batch, heads, queries,
+#: size)`` in, ``(batch, queries, heads, size)`` out, as transformers' attention functions.
+Attend = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None,
+                   float], torch.Tensor]
+#: ``feed_forward(intermediate, attended)``: how the ``intermediate`` block runs.
+FeedForward = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
 def cls_only_layer(layer: nn.Module, hidden_states: torch.Tensor,
                    attention_mask: torch.Tensor | None,
-                   feed_forward: Callable[[nn.Module, torch.Tensor], torch.Tensor]
-                   = lambda intermediate, attended: intermediate(attended)) -> torch.Tensor:
+                   attend: Attend | None = None,
+                   feed_forward: FeedForward | None = None) -> torch.Tensor:
     """``layer``'s output at position 0 only, ``(batch, 1, hidden)``, from every position's
-    ``hidden_states`` (``attention_mask``: SDPA's, boolean or additive, or ``None``;
-    ``feed_forward(intermediate, attended)``: how the lean pass runs the ``intermediate``
-    block)."""
-    attention = layer.attention.self
-    heads, size = attention.num_attention_heads, attention.attention_head_size
+    ``hidden_states``: :func:`bert_layer` with the queries of position 0 alone."""
+    return bert_layer(layer, hidden_states, attention_mask, first_only=True, attend=attend,
+                      feed_forward=feed_forward)
+
+
+def sdpa_attend(self_attention: nn.Module, query: torch.Tensor, key: torch.Tensor,
+                value: torch.Tensor, mask: torch.Tensor | None, scaling: float) -> torch.Tensor:
+    """torch's ``scaled_dot_product_attention``, with the module's dropout in training."""
+    dropout = self_attention.dropout.p if self_attention.training else 0.0
+    return functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=mask, dropout_p=dropout, scale=scaling).transpose(1, 2)
+
+
+def bert_layer(layer: nn.Module, hidden_states: torch.Tensor,
+               attention_mask: torch.Tensor | None, first_only: bool = False,
+               attend: Attend | None = None, feed_forward: FeedForward | None = None
+               ) -> torch.Tensor:
+    """One BERT-layout layer (:func:`has_bert_layout`) from its modules: ``(batch, length,
+    hidden)``, or with ``first_only`` position 0 alone, ``(batch, 1, hidden)`` (keys and values
+    from every position, the rest from position 0). ``attention_mask``: SDPA's, boolean or
+    additive, or ``None``; ``attend`` (default :func:`sdpa_attend`) and ``feed_forward``
+    (default: the ``intermediate`` module itself) let the lean prediction pass use its own."""
+    self_attention = layer.attention.self
+    heads, size = self_attention.num_attention_heads, self_attention.attention_head_size
     batch = hidden_states.shape[0]
 
     def split(states: torch.Tensor) -> torch.Tensor:  # (batch, heads, length, size)
         return states.view(batch, states.shape[1], heads, size).transpose(1, 2)
 
-    first = hidden_states[:, :1]
-    query = split(attention.query(first))
-    key, value = split(attention.key(hidden_states)), split(attention.value(hidden_states))
-    mask = attention_mask[..., :1, :] if isinstance(attention_mask, torch.Tensor) else None
-    dropout = attention.dropout.p if attention.training else 0.0
-    context = functional.scaled_dot_product_attention(
-        query, key, value, attn_mask=mask, dropout_p=dropout,
-        scale=getattr(attention, "scaling", size ** -0.5))
-    context = context.transpose(1, 2).reshape(batch, 1, heads * size)
-    attended = layer.attention.output(context, first)
+    queries = hidden_states[:, :1] if first_only else hidden_states
+    if first_only and isinstance(attention_mask, torch.Tensor):
+        attention_mask = attention_mask[..., :1, :]
+    query = split(self_attention.query(queries))
+    key = split(self_attention.key(hidden_states))
+    value = split(self_attention.value(hidden_states))
+    context = (attend or sdpa_attend)(self_attention, query, key, value, attention_mask,
+                                      getattr(self_attention, "scaling", size ** -0.5))
+    context = context.reshape(batch, queries.shape[1], heads * size)
+    attended = layer.attention.output(context, queries)
+    if feed_forward is None:
+        return layer.output(layer.intermediate(attended), attended)
     return layer.output(feed_forward(layer.intermediate, attended), attended)
 
 

@@ -9,9 +9,9 @@ the gradient-checkpointing layer's ``__call__``, the attention-function lookup a
 products of a few hundred microseconds (bfloat16 or int8 on a modern CPU), that machinery was
 about a third of a pass's time on two threads, none of which a second thread or a faster
 product can shorten. :func:`lean_last_hidden` runs the same arithmetic from the same modules:
-the model's ``embeddings`` module, then for each layer the ``query``/``key``/``value``
-projections, :func:`tagkit_transformers.cpu_attention.attention`, and the layer's own
-``attention.output``, ``intermediate`` and ``output`` modules. Linear layers swapped in by a
+the model's ``embeddings`` module, then each layer from its own modules
+(:func:`tagkit_transformers.cls_only.bert_layer`, shared with the ``[CLS]``-only last layer)
+with :func:`tagkit_transformers.cpu_attention.attention`. Linear layers swapped in by a
 classifier's ``precision`` (int8, packed bfloat16) run as they do in the model's own forward.
 With ``cls_only`` the last layer runs at position 0 alone
 (:func:`tagkit_transformers.cls_only.cls_only_layer`). MiniLM on TREC-6's test questions
@@ -37,7 +37,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from tagkit_transformers.cls_only import cls_only_layer, has_bert_layout, plain_encoder_config
+from tagkit_transformers.cls_only import (
+    bert_layer,
+    cls_only_layer,
+    has_bert_layout,
+    plain_encoder_config,
+)
 from tagkit_transformers.cpu_attention import attention
 
 __all__ = ["LEAN_MODEL_TYPES", "exact_gelu", "feed_forward_in", "lean_forward_applies",
@@ -82,21 +87,10 @@ def _hooked(model: nn.Module, layers: nn.ModuleList) -> bool:
                                     for module in skipped)
 
 
-def _layer(layer: nn.Module, hidden: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """One BERT-layout layer over every position (``keep``: SDPA's boolean mask)."""
-    self_attention = layer.attention.self
-    batch, length = hidden.shape[:2]
-    heads, size = self_attention.num_attention_heads, self_attention.attention_head_size
-
-    def split(states: torch.Tensor) -> torch.Tensor:  # (batch, heads, length, size)
-        return states.view(batch, length, heads, size).transpose(1, 2)
-
-    query = split(self_attention.query(hidden))
-    key, value = split(self_attention.key(hidden)), split(self_attention.value(hidden))
-    context, _ = attention(self_attention, query, key, value, keep,
-                           scaling=getattr(self_attention, "scaling", size ** -0.5))
-    attended = layer.attention.output(context.reshape(batch, length, heads * size), hidden)
-    return layer.output(feed_forward_in(layer.intermediate, attended), attended)
+def _attend(self_attention: nn.Module, query: torch.Tensor, key: torch.Tensor,
+            value: torch.Tensor, mask: torch.Tensor | None, scaling: float) -> torch.Tensor:
+    """:func:`tagkit_transformers.cpu_attention.attention`, as :func:`bert_layer` calls it."""
+    return attention(self_attention, query, key, value, mask, scaling=scaling)[0]
 
 
 def feed_forward_in(intermediate: nn.Module, attended: torch.Tensor) -> torch.Tensor:
@@ -134,7 +128,7 @@ def lean_last_hidden(model: nn.Module, input_ids: torch.Tensor, attention_mask: 
     keep = None if bool(attention_mask.all()) else attention_mask.bool()[:, None, None, :]
     *body, last = model.encoder.layer
     for layer in body:
-        hidden = _layer(layer, hidden, keep)
+        hidden = bert_layer(layer, hidden, keep, attend=_attend, feed_forward=feed_forward_in)
     if cls_only:
-        return cls_only_layer(last, hidden, keep, feed_forward_in)
-    return _layer(last, hidden, keep)
+        return cls_only_layer(last, hidden, keep, attend=_attend, feed_forward=feed_forward_in)
+    return bert_layer(last, hidden, keep, attend=_attend, feed_forward=feed_forward_in)

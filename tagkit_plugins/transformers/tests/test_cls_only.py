@@ -122,7 +122,7 @@ def test_an_int8_classifier_runs_the_cls_only_layer(bert_dir, monkeypatch):
     used = []
     real = lean_forward_module.cls_only_layer
     monkeypatch.setattr(lean_forward_module, "cls_only_layer",
-                        lambda *args: used.append(args[0]) or real(*args))
+                        lambda *args, **kwargs: used.append(args[0]) or real(*args, **kwargs))
     labels = Dictionary(add_unk=False)
     for value in ("A", "B"):
         labels.add_item(value)
