@@ -16,26 +16,18 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from tagkit_core.converted_weights import weights_version
+from tagkit_core.converted_weights import CopiedAnew, weights_version
 
 __all__ = ["LinearTwin", "SharedInput", "TwinCache", "swapped_linears"]
 
 
-class TwinCache(dict):
+class TwinCache(CopiedAnew, dict):
     """A model's twins by the id of the linear they stand for, with the weight versions they
-    were built from. Copied and pickled empty: a twin may hold oneDNN's packed weights, opaque
-    tensors that have no storage to copy ("Cannot access storage of OpaqueTensorImpl"), which
-    made ``copy.deepcopy`` and ``pickle`` of a model fail after a bfloat16 or int8 call; a
-    copy's own linears have other ids anyway, so it builds its own twins."""
-
-    def __deepcopy__(self, memo: dict) -> TwinCache:
-        return type(self)()
-
-    def __reduce__(self) -> tuple:
-        return type(self), ()
+    were built from. Copied and pickled empty (a twin may hold oneDNN's packed weights, which
+    cannot be copied; a copy's own linears have other ids anyway, so it builds its own twins)."""
 
 
-class SharedInput(threading.local):
+class SharedInput(CopiedAnew, threading.local):
     """The input a model's twins converted last, for its siblings (copied and pickled empty;
     one per thread, so that prediction streams sharing the model never take each other's).
 
@@ -47,12 +39,6 @@ class SharedInput(threading.local):
 
     def __init__(self) -> None:
         self.clear()
-
-    def __deepcopy__(self, memo: dict) -> SharedInput:
-        return type(self)()
-
-    def __reduce__(self) -> tuple:
-        return type(self), ()
 
     def clear(self) -> None:
         self.tensor: torch.Tensor | None = None

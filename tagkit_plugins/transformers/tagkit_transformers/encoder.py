@@ -24,6 +24,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import torch
 from torch import nn
 
+from tagkit_core.converted_weights import CopiedAnew
 from tagkit_core.data import Sentence
 from tagkit_core.embeddings import length_groups
 from tagkit_transformers.alignment import sentence_pieces, special_layout
@@ -97,9 +98,9 @@ def max_input_length(config: Any, tokenizer: Any) -> int:
     return min(candidates) if candidates else 512
 
 
-class _CallLock:
+class _CallLock(CopiedAnew):
     """A lock that a copy or pickle of its model gets anew (``threading.Lock`` itself cannot
-    be copied, which would make the whole model uncopyable)."""
+    be pickled, which would make the whole model unpicklable)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -109,12 +110,6 @@ class _CallLock:
 
     def __exit__(self, *error: object) -> None:
         self._lock.release()
-
-    def __deepcopy__(self, memo: dict) -> _CallLock:
-        return type(self)()
-
-    def __reduce__(self) -> tuple:
-        return type(self), ()
 
 
 class TransformerEncoder(nn.Module):
