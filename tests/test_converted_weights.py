@@ -37,7 +37,7 @@ def test_copies_and_pickles_come_empty():
         assert twin.locked.lock is not holder.locked.lock
         with twin.locked.lock:  # a working lock of its own
             pass
-    assert list(cache) == ["packed"] and per_thread.value == "converted"  # the original keeps its own
+    assert list(cache) == ["packed"] and per_thread.value == "converted"  # the original: kept
 
 
 def test_weights_version_moves_with_in_place_changes_and_new_tensors():
