@@ -71,9 +71,8 @@ def map_batches(work: Callable[[Batch], Result], batches: Sequence[Batch], strea
     module doc). The streams share out torch's threads: there are no more streams than
     ``torch.get_num_threads()`` (so a process limited to one thread stays on one) or batches,
     each gets ``torch.get_num_threads() // streams`` threads, and the caller's count is set
-    again when the streams end. ``thread_context()`` is
-    entered around the work in whichever thread runs it, the caller's too when
-    ``streams == 1``."""
+    again when the streams end. ``thread_context()`` is entered around the work in whichever
+    thread runs it, the caller's too when there is one stream."""
     streams = min(streams, len(batches), torch.get_num_threads())
     if streams <= 1:
         with thread_context():

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers.activations import GELUActivation
 
 from tagkit_transformers.cls_only import (
     bert_layer,
@@ -113,8 +114,7 @@ def exact_gelu(activation: object) -> bool:
         return True
     if isinstance(activation, nn.GELU):
         return activation.approximate == "none"
-    return (type(activation).__name__ == "GELUActivation"
-            and getattr(activation, "act", None) is nn.functional.gelu)
+    return isinstance(activation, GELUActivation) and activation.act is nn.functional.gelu
 
 
 def lean_last_hidden(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
